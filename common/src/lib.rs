@@ -1,0 +1,17 @@
+//! What rdumper and rloader must agree on, each written once and used in
+//! both directions: file naming, stream framing, the `metadata` file,
+//! compression, connection and config options, logging and progress.
+
+pub mod argv;
+pub mod cancel;
+pub mod compress;
+pub mod config;
+pub mod escape;
+pub mod conn;
+pub mod keyfile;
+pub mod logging;
+pub mod metadata;
+pub mod naming;
+pub mod options;
+pub mod progress;
+pub mod stream;

@@ -1,0 +1,68 @@
+//! Options both programs share, spelled as mydumper and myloader spell them.
+//! Flatten these into each program's clap parser.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args};
+
+/// Connection options.
+#[derive(Args, Debug, Clone, Default)]
+#[command(next_help_heading = "Connection Options")]
+pub struct ConnectionArgs {
+    /// The host to connect to [env: MYSQL_HOST]
+    #[arg(short = 'h', long)]
+    pub host: Option<String>,
+    /// TCP/IP port to connect to [env: MYSQL_TCP_PORT]
+    #[arg(short = 'P', long)]
+    pub port: Option<u16>,
+    /// Username with the necessary privileges
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// User password [env: MYSQL_PWD]
+    #[arg(short = 'p', long)]
+    pub password: Option<String>,
+    /// Prompt for the user password, without echo
+    #[arg(short = 'a', long)]
+    pub ask_password: bool,
+    /// UNIX domain socket file to use for connection
+    #[arg(short = 'S', long)]
+    pub socket: Option<PathBuf>,
+    /// Use a specific defaults file [default: /etc/mydumper.cnf when it exists]
+    #[arg(long, value_name = "FILE")]
+    pub defaults_file: Option<PathBuf>,
+    /// Read this file after the defaults file; its values win
+    #[arg(long, value_name = "FILE")]
+    pub defaults_extra_file: Option<PathBuf>,
+}
+
+/// Application options: threads, verbosity, logging, help, version.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Application Options")]
+pub struct AppArgs {
+    /// Number of threads to use
+    #[arg(short = 't', long, default_value_t = 4)]
+    pub threads: usize,
+    /// Verbosity of output, 0 = silent, 1 = errors, 2 = warnings, 3 = info
+    #[arg(short = 'v', long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=3))]
+    pub verbose: u8,
+    /// Log file name to use, by default stderr is used
+    #[arg(short = 'L', long, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Show help options
+    #[arg(short = '?', long, action = ArgAction::Help)]
+    pub help: Option<bool>,
+    /// Show the program version and exit
+    #[arg(short = 'V', long, action = ArgAction::Version)]
+    pub version: Option<bool>,
+}
+
+impl AppArgs {
+    /// Threads to run: 0 means one per CPU, as in mydumper.
+    pub fn worker_count(&self) -> usize {
+        if self.threads == 0 {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(4)
+        } else {
+            self.threads
+        }
+    }
+}
