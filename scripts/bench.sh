@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Benchmarks rdumper and rloader side by side with mydumper/myloader and
+# mariadb-dump on the same throwaway server, data and thread counts.
+#
+#   scripts/bench.sh [--size ROWS_PER_TABLE] [--tables N] [--threads "2 4"] [--runs R] [--out FILE]
+#                    [--skip-load] [--rss-rows N]
+#
+# --skip-load leaves out the load and pipe measurements. --rss-rows N (default
+# 10 x --size, 0 for none) also dumps (and, without --skip-load, loads) one
+# table of N rows once at the largest thread count, to show peak RSS at ten
+# times the rows.
+#
+# Data: sysbench-shaped tables (id, k, c CHAR(120), pad CHAR(60), index on k),
+# made by sysbench when installed, else by SQL. Each measurement runs R times;
+# the median wall time is reported with rows/s, MB/s (of the uncompressed
+# dump), peak RSS of the measured command, and ratios to the peers of the
+# same run. Peers that are not installed are left out, and the table says so.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+size=100000 tables=8 threads_list="2 4" runs=3 out="$repo/target/bench/results.csv" skip_load=0 rss_rows=
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --size) size=$2; shift 2 ;;
+        --tables) tables=$2; shift 2 ;;
+        --threads) threads_list=$2; shift 2 ;;
+        --runs) runs=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
+        --skip-load) skip_load=1; shift ;;
+        --rss-rows) rss_rows=$2; shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        *) echo "bench: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+if ! command -v cargo >/dev/null 2>&1; then
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+fi
+echo "bench: building (release)" >&2
+cargo build --release -q -p rdumper -p rloader
+
+export RDUMP_TEST_STATE="$repo/target/test-db-bench.state"
+scripts/test-db.sh stop >/dev/null 2>&1 || true
+scripts/test-db.sh start
+work=$(mktemp -d "${TMPDIR:-/tmp}/rdump-bench.XXXXXX")
+cleanup() { scripts/test-db.sh stop >/dev/null 2>&1 || true; rm -rf "$work"; }
+trap cleanup EXIT
+eval "$(scripts/test-db.sh env)"
+# The binaries built above, so that a build during the run changes nothing.
+bin=$work/bin
+mkdir -p "$bin" && cp "$repo/target/release/rdumper" "$repo/target/release/rloader" "$bin/"
+sock=$RDUMP_TEST_SOCKET
+sql() { mariadb --no-defaults -uroot -S "$sock" --batch --skip-column-names "$@"; }
+
+db=sbtest
+echo "bench: creating $tables tables x $size rows in $db" >&2
+sql -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+if command -v sysbench >/dev/null 2>&1; then
+    sysbench oltp_common --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=$db \
+        --tables="$tables" --table-size="$size" --threads=2 prepare >"$work/sysbench.log" 2>&1 \
+        || { cat "$work/sysbench.log" >&2; exit 1; }
+else
+    for i in $(seq 1 "$tables"); do
+        sql $db -e "CREATE TABLE sbtest$i (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0,
+            c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k_$i (k)) ENGINE=InnoDB;
+            INSERT INTO sbtest$i (k, c, pad) SELECT FLOOR(RAND() * $size), SHA2(RAND(), 512) , SHA2(RAND(), 224) FROM seq_1_to_$size;"
+    done
+fi
+total_rows=$((size * tables))
+rss_rows=${rss_rows:-$((size * 10))}
+
+# The machine, for the record.
+machine="$(nproc) CPUs ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/Mem:/ {print $2}') GB RAM"
+machine="$machine; $( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null); $(sql -e 'SELECT CONCAT("MariaDB ", VERSION())')"
+command -v mydumper >/dev/null 2>&1 && machine="$machine; $(mydumper --version 2>&1 | head -1)"
+echo "bench: machine: $machine" >&2
+
+results="$work/results.tsv"
+: > "$results"
+
+# measure NAME THREADS BYTES PREP_CMD -- CMD...: runs PREP_CMD (untimed) and
+# CMD $runs times, records median seconds and the largest peak RSS.
+measure() {
+    local name=$1 t=$2 bytes=$3 prep=$4; shift 5
+    local i secs=() rss=0
+    for i in $(seq 1 "$runs"); do
+        eval "$prep"
+        if ! /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$*" >"$work/out.log" 2>&1; then
+            echo "bench: $name failed:" >&2; tail -5 "$work/out.log" >&2; return 1
+        fi
+        read -r s m < "$work/time"
+        secs+=("$s"); [ "$m" -gt "$rss" ] && rss=$m
+    done
+    local med; med=$(printf '%s\n' "${secs[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$t" "$med" "$rss" "$bytes" >> "$results"
+    printf 'bench: %-34s threads=%s  %6.2fs  rss %6.1f MB\n' "$name" "$t" "$med" "$(echo "$rss/1024" | bc -l)" >&2
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+conn="-S $sock -u root"
+for t in $threads_list; do
+    d=$work/dump-$t
+    rm -rf "$d"; "$bin/rdumper" $conn -t "$t" -B $db -o "$d" >/dev/null
+    bytes=$(du -sb "$d" | cut -f1)
+
+    measure "read limit (mariadb SELECT *)" "$t" "$bytes" ":" -- \
+        "seq 1 $tables | xargs -P $t -I{} sh -c 'mariadb --no-defaults -uroot -S $sock --quick -e \"SELECT * FROM $db.sbtest{}\" > /dev/null'"
+    measure "rdumper dump" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o"
+    measure "rdumper --stream > /dev/null" "$t" "$bytes" ":" -- "$bin/rdumper $conn -t $t -B $db --stream > /dev/null"
+    if have mydumper; then
+        measure "mydumper dump" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m"
+    fi
+    if have mariadb-dump; then
+        measure "mariadb-dump --single-transaction" "$t" "$bytes" ":" -- \
+            "mariadb-dump --no-defaults $conn --single-transaction --quick $db > $work/md.sql"
+    fi
+
+    [ "$skip_load" = 1 ] && continue
+    drop="sql -e 'DROP DATABASE IF EXISTS sbcopy'"
+    measure "rloader load" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t -d $d -B sbcopy --optimize-keys=SKIP"
+    measure "rloader load --optimize-keys" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t -d $d -B sbcopy --optimize-keys"
+    "$bin/rdumper" $conn -t "$t" -B $db --stream > "$work/stream"
+    measure "rloader --stream load" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t --stream -B sbcopy < $work/stream"
+    rm -f "$work/stream"
+    if have myloader && have mydumper; then
+        rm -rf "$work/m"; mydumper $conn -t "$t" -B $db -o "$work/m" >/dev/null
+        measure "myloader load" "$t" "$bytes" "$drop" -- "myloader $conn -t $t -d $work/m -B sbcopy"
+    fi
+    measure "rdumper --stream | rloader --stream" "$t" "$bytes" "$drop" -- \
+        "$bin/rdumper $conn -t $t -B $db --stream | $bin/rloader $conn -t $t --stream -B sbcopy"
+    # the copy must equal the source
+    for i in $(seq 1 "$tables"); do
+        a=$(sql -e "CHECKSUM TABLE $db.sbtest$i" | cut -f2); b=$(sql -e "CHECKSUM TABLE sbcopy.sbtest$i" | cut -f2)
+        [ "$a" = "$b" ] || { echo "bench: sbcopy.sbtest$i differs from the source" >&2; exit 1; }
+    done
+done
+
+# Peak RSS at ten times the rows: one table of $rss_rows rows, measured once.
+if [ "$rss_rows" -gt 0 ]; then
+    big=sbbig t=${threads_list##* }
+    echo "bench: creating 1 table x $rss_rows rows in $big" >&2
+    sql -e "DROP DATABASE IF EXISTS $big; CREATE DATABASE $big"
+    if command -v sysbench >/dev/null 2>&1; then
+        sysbench oltp_common --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=$big \
+            --tables=1 --table-size="$rss_rows" prepare >"$work/sysbench.log" 2>&1 \
+            || { cat "$work/sysbench.log" >&2; exit 1; }
+    else
+        sql $big -e "CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0,
+            c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k_1 (k)) ENGINE=InnoDB;
+            INSERT INTO sbtest1 (k, c, pad) SELECT FLOOR(RAND() * $rss_rows), SHA2(RAND(), 512), SHA2(RAND(), 224) FROM seq_1_to_$rss_rows;"
+    fi
+    rm -rf "$work/big"; "$bin/rdumper" $conn -t "$t" -B $big -o "$work/big" >/dev/null
+    bytes=$(du -sb "$work/big" | cut -f1)
+    saved_runs=$runs runs=1
+    measure "rdumper dump, ${rss_rows} rows" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $big -o $work/o"
+    measure "rdumper --stream, ${rss_rows} rows" "$t" "$bytes" ":" -- "$bin/rdumper $conn -t $t -B $big --stream > /dev/null"
+    if [ "$skip_load" != 1 ]; then
+        measure "rloader load, ${rss_rows} rows" "$t" "$bytes" "sql -e 'DROP DATABASE IF EXISTS sbbigcopy'" -- \
+            "$bin/rloader $conn -t $t -d $work/big -B sbbigcopy"
+        sql -e "DROP DATABASE IF EXISTS sbbigcopy"
+    fi
+    runs=$saved_runs
+    rm -rf "$work/big" "$work/o"
+    sql -e "DROP DATABASE IF EXISTS $big"
+fi
+
+mkdir -p "$(dirname "$out")"
+python3 - "$results" "$out" "$total_rows" "$machine" "$rss_rows" <<'EOF'
+import csv, sys
+path, out, rows, machine, rss_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
+recs = [dict(zip(["name", "threads", "secs", "rss_kb", "bytes"], l.rstrip("\n").split("\t"))) for l in open(path)]
+by = {(r["name"], r["threads"]): float(r["secs"]) for r in recs}
+peers = {
+    "rdumper dump": ["mydumper dump", "mariadb-dump --single-transaction", "read limit (mariadb SELECT *)"],
+    "rdumper --stream > /dev/null": ["rdumper dump"],
+    "rloader load": ["myloader load"],
+    "rloader load --optimize-keys": ["myloader load", "rloader load"],
+    "rloader --stream load": ["rloader load"],
+    "rdumper --stream | rloader --stream": ["mydumper dump", "myloader load"],
+}
+rows_out = []
+print(f"\nmachine: {machine}; {rows} rows")
+print(f"{'measurement':36} {'thr':>3} {'secs':>7} {'rows/s':>10} {'MB/s':>7} {'RSS MB':>7}  ratios")
+for r in recs:
+    n = rss_rows if r["name"].endswith(" rows") else rows
+    s = float(r["secs"]) or 0.001
+    mb = int(r["bytes"]) / 1e6
+    ratios = []
+    for p in peers.get(r["name"], []):
+        if (p, r["threads"]) in by:
+            ratios.append(f"{s / (by[(p, r['threads'])] or 0.001):.2f}x {p}")
+        else:
+            ratios.append(f"n/a {p} (not installed)")
+    line = dict(measurement=r["name"], threads=r["threads"], seconds=f"{s:.2f}", rows_per_s=f"{n / s:.0f}",
+                mb_per_s=f"{mb / s:.1f}", peak_rss_mb=f"{int(r['rss_kb']) / 1024:.1f}", ratios="; ".join(ratios),
+                machine=machine)
+    rows_out.append(line)
+    print(f"{line['measurement']:36} {line['threads']:>3} {line['seconds']:>7} {line['rows_per_s']:>10} {line['mb_per_s']:>7} {line['peak_rss_mb']:>7}  {line['ratios']}")
+with open(out, "w", newline="") as f:
+    w = csv.DictWriter(f, fieldnames=list(rows_out[0].keys()))
+    w.writeheader()
+    w.writerows(rows_out)
+print(f"\nwritten to {out}")
+EOF
