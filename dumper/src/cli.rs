@@ -1,0 +1,481 @@
+//! The command line, spelled as mydumper spells it, and its translation into
+//! the settled [`Options`] the dump runs with.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use common::naming::Compression;
+use common::options::{AppArgs, ConnectionArgs};
+
+use crate::filter::Filter;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rdumper",
+    version,
+    about = "Parallel consistent logical dumps of MySQL/MariaDB in mydumper's format",
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub objects: ObjectArgs,
+
+    #[command(flatten)]
+    pub statement: StatementArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub app: AppArgs,
+
+    /// `DB [DB.TABLE…]`: dump DB (or these tables of it) as a stream to stdout
+    #[arg(value_name = "DB")]
+    pub positional: Vec<String>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Filter Options")]
+pub struct FilterArgs {
+    /// Comma-separated list of databases to dump
+    #[arg(short = 'B', long)]
+    pub database: Option<String>,
+    /// Comma-separated list of tables to dump, as db.table; % and _ are wildcards
+    #[arg(short = 'T', long = "tables-list")]
+    pub tables_list: Vec<String>,
+    /// Regular expression for 'db.table' (caseless); repeatable, any match keeps the table
+    #[arg(short = 'x', long)]
+    pub regex: Vec<String>,
+    /// File with db.table or db entries to skip, one per line
+    #[arg(short = 'O', long = "omit-from-file", value_name = "FILE")]
+    pub omit_from_file: Option<PathBuf>,
+    /// Comma-separated list of storage engines to ignore
+    #[arg(short = 'i', long = "ignore-engines")]
+    pub ignore_engines: Option<String>,
+    /// Dump only rows matching this condition (added to every data query)
+    #[arg(long = "where", value_name = "SQL")]
+    pub where_clause: Option<String>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Lock Options")]
+pub struct LockArgs {
+    /// Release the global read lock as soon as every worker has its snapshot
+    #[arg(long)]
+    pub trx_consistency_only: bool,
+    /// Take no global read lock (the dump may be inconsistent)
+    #[arg(short = 'k', long)]
+    pub no_locks: bool,
+    /// Treat every table as transactional: release the lock at once (=1, default off)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    pub trx_tables: Option<String>,
+    /// Hold the global lock until non-transactional tables are dumped (the default)
+    #[arg(long)]
+    pub no_trx_tables: bool,
+    /// Seconds a running query may take before the dump refuses to lock
+    #[arg(short = 'l', long, default_value_t = 60, value_name = "SECONDS")]
+    pub long_query_guard: u64,
+    /// Kill long-running queries instead of aborting
+    #[arg(short = 'K', long)]
+    pub kill_long_queries: bool,
+    /// Session lock_wait_timeout for the dump's connections
+    #[arg(long, value_name = "SECONDS")]
+    pub lock_wait_timeout: Option<u64>,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Objects Options")]
+pub struct ObjectArgs {
+    /// Do not dump table schemas with the data and triggers
+    #[arg(short = 'm', long)]
+    pub no_schemas: bool,
+    /// Do not dump table data
+    #[arg(short = 'd', long)]
+    pub no_data: bool,
+    /// Do not dump views
+    #[arg(short = 'W', long)]
+    pub no_views: bool,
+    /// Dump triggers
+    #[arg(short = 'G', long)]
+    pub triggers: bool,
+    /// Dump events
+    #[arg(short = 'E', long)]
+    pub events: bool,
+    /// Dump stored procedures and functions
+    #[arg(short = 'R', long)]
+    pub routines: bool,
+    /// Write each table's CHECKSUM TABLE into the metadata
+    #[arg(long)]
+    pub data_checksums: bool,
+    /// Write checksums into the metadata (data checksums)
+    #[arg(short = 'M', long)]
+    pub checksum_all: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Statement Options")]
+pub struct StatementArgs {
+    /// Rows per chunk: N (fixed key ranges) or MIN:START[:MAX] (dynamic)
+    #[arg(short = 'r', long)]
+    pub rows: Option<String>,
+    /// Split data files into pieces of this many MB (0 = off)
+    #[arg(short = 'F', long, default_value_t = 0, value_name = "MB")]
+    pub chunk_filesize: u64,
+    /// Attempted size of INSERT statements in bytes
+    #[arg(short = 's', long, default_value_t = 1_000_000)]
+    pub statement_size: usize,
+    /// Use complete INSERT statements that include column names
+    #[arg(long)]
+    pub complete_insert: bool,
+    /// Dump rows with INSERT IGNORE
+    #[arg(short = 'N', long)]
+    pub insert_ignore: bool,
+    /// Dump rows with REPLACE
+    #[arg(long)]
+    pub replace: bool,
+    /// Dump binary and string columns as hex
+    #[arg(long)]
+    pub hex_blob: bool,
+    /// Data format: INSERT, LOAD_DATA or CSV
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Same as --format CSV
+    #[arg(long)]
+    pub csv: bool,
+    /// Same as --format LOAD_DATA
+    #[arg(long)]
+    pub load_data: bool,
+    /// Sort the data by primary key
+    #[arg(long)]
+    pub order_by_primary: bool,
+    /// SET NAMES written into the files: A[,B] (A for table schemas, B for the rest)
+    #[arg(long, value_name = "A[,B]")]
+    pub set_names: Option<String>,
+    /// Do not dump in UTC (TIMESTAMP values in the session's time zone)
+    #[arg(long)]
+    pub skip_tz_utc: bool,
+    /// Dump in UTC (the default)
+    #[arg(long)]
+    pub tz_utc: bool,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Output Options")]
+pub struct OutputArgs {
+    /// Directory to output files to [default: export-YYYYMMDD-HHMMSS]
+    #[arg(short = 'o', long, value_name = "DIR")]
+    pub outputdir: Option<PathBuf>,
+    /// Remove the output directory's files before dumping
+    #[arg(long)]
+    pub clear: bool,
+    /// Dump into a non-empty output directory
+    #[arg(long)]
+    pub dirty: bool,
+    /// Compress files: GZIP or ZSTD (bare: ZSTD)
+    #[arg(short = 'c', long, value_name = "GZIP|ZSTD", num_args = 0..=1, default_missing_value = "")]
+    pub compress: Option<String>,
+    /// Create empty data files for empty tables
+    #[arg(short = 'e', long)]
+    pub build_empty_files: bool,
+    /// Write the dump to stdout: TRADITIONAL, NO_DELETE, NO_STREAM, NO_STREAM_AND_NO_DELETE
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "TRADITIONAL")]
+    pub stream: Option<String>,
+    /// With --stream, keep the files after sending them
+    #[arg(long)]
+    pub no_delete: bool,
+    /// With --stream, most bytes of finished files waiting to be sent (e.g. 256M)
+    #[arg(long, value_name = "SIZE", default_value = "256M")]
+    pub stream_buffer: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows {
+    /// Ranges sized from the table's row estimate.
+    Auto,
+    /// Fixed key ranges of N values; part = ⌊low/N⌋ + 1.
+    Fixed(u64),
+    /// Ranges of about START rows, kept within MIN..MAX (MAX 0: no limit).
+    Dynamic { min: u64, start: u64, max: u64 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertVerb {
+    Insert,
+    InsertIgnore,
+    Replace,
+}
+
+impl InsertVerb {
+    pub fn sql(self) -> &'static str {
+        match self {
+            InsertVerb::Insert => "INSERT",
+            InsertVerb::InsertIgnore => "INSERT IGNORE",
+            InsertVerb::Replace => "REPLACE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Insert,
+    LoadData,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Global read lock until the non-transactional tables are dumped.
+    Full,
+    /// Global read lock only until every worker has its snapshot.
+    TrxOnly,
+    /// No lock at all.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamMode {
+    /// Send file contents (false: headers with size 0 only).
+    pub send: bool,
+    /// Delete each file once sent.
+    pub delete: bool,
+}
+
+impl StreamMode {
+    pub fn parse(v: &str, no_delete: bool) -> Result<StreamMode> {
+        let bits = match v.trim().to_ascii_uppercase().as_str() {
+            "" | "TRADITIONAL" | "0" | "1" => 0,
+            "NO_DELETE" => 2,
+            "NO_STREAM" => 4,
+            "NO_STREAM_AND_NO_DELETE" => 6,
+            other => match other.parse::<u8>() {
+                Ok(n) if n <= 7 => n,
+                _ => bail!("--stream: unknown mode {v:?} (TRADITIONAL, NO_DELETE, NO_STREAM, NO_STREAM_AND_NO_DELETE)"),
+            },
+        };
+        Ok(StreamMode { send: bits & 4 == 0, delete: bits & 2 == 0 && !no_delete })
+    }
+}
+
+/// Everything the dump needs to know, settled and checked.
+#[derive(Debug)]
+pub struct Options {
+    pub threads: usize,
+    pub outputdir: Option<PathBuf>,
+    pub clear: bool,
+    pub dirty: bool,
+    pub filter: Filter,
+    pub where_clause: Option<String>,
+    pub no_schemas: bool,
+    pub no_data: bool,
+    pub no_views: bool,
+    pub triggers: bool,
+    pub events: bool,
+    pub routines: bool,
+    pub data_checksums: bool,
+    pub rows: Rows,
+    pub chunk_filesize_mb: u64,
+    pub statement_size: usize,
+    pub compression: Compression,
+    pub verb: InsertVerb,
+    pub complete_insert: bool,
+    pub hex_blob: bool,
+    pub build_empty_files: bool,
+    pub format: Format,
+    pub lock: LockMode,
+    pub long_query_guard: u64,
+    pub kill_long_queries: bool,
+    pub lock_wait_timeout: Option<u64>,
+    pub tz_utc: bool,
+    pub set_names_schema: String,
+    pub set_names_other: String,
+    pub order_by_primary: bool,
+    pub stream: Option<StreamMode>,
+    pub stream_buffer: u64,
+}
+
+/// `256M`, `1G`, `64k`, `1048576`: a size in bytes.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                'B' => 1,
+                _ => bail!("bad size {s:?}: unknown unit {c:?} (use K, M, G or T)"),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num.trim().parse().with_context(|| format!("bad size {s:?}"))?;
+    n.checked_mul(mult).with_context(|| format!("size {s:?} is too large"))
+}
+
+fn parse_rows(s: &str) -> Result<Rows> {
+    let bad = || format!("-r/--rows: {s:?} is not N or MIN:START[:MAX]");
+    let parts: Vec<&str> = s.split(':').collect();
+    let num = |p: &str| -> Result<u64> { p.trim().trim_start_matches('-').parse::<u64>().with_context(bad) };
+    match parts.as_slice() {
+        [n] => {
+            let n = num(n)?;
+            Ok(if n == 0 { Rows::Auto } else { Rows::Fixed(n) })
+        }
+        [min, start] => Ok(Rows::Dynamic { min: num(min)?, start: num(start)?, max: 0 }),
+        [min, start, max] => Ok(Rows::Dynamic { min: num(min)?, start: num(start)?, max: num(max)? }),
+        _ => bail!(bad()),
+    }
+}
+
+impl Cli {
+    pub fn into_options(self) -> Result<Options> {
+        let mut filter_args = self.filter.clone();
+        let mut stream = self.output.stream.clone();
+        // `rdumper DB [DB.TABLE…]` = -B DB -T … plus --stream, as mydumper.
+        if let Some((db, tables)) = self.positional.split_first() {
+            if filter_args.database.is_some() {
+                bail!("a database is given both as an argument ({db}) and with -B");
+            }
+            filter_args.database = Some(db.clone());
+            filter_args.tables_list.extend(tables.iter().cloned());
+            stream.get_or_insert_with(|| "TRADITIONAL".into());
+        }
+        let filter = Filter::from_args(&filter_args)?;
+
+        let format = match (self.statement.format.as_deref(), self.statement.csv, self.statement.load_data) {
+            (Some(f), false, false) => match f.to_ascii_uppercase().as_str() {
+                "INSERT" | "SQL" => Format::Insert,
+                "LOAD_DATA" => Format::LoadData,
+                "CSV" => Format::Csv,
+                _ => bail!("--format: unknown format {f:?} (INSERT, LOAD_DATA or CSV)"),
+            },
+            (None, true, false) => Format::Csv,
+            (None, false, true) => Format::LoadData,
+            (None, false, false) => Format::Insert,
+            _ => bail!("--format, --csv and --load-data exclude each other"),
+        };
+        let verb = match (self.statement.insert_ignore, self.statement.replace) {
+            (true, true) => bail!("--insert-ignore and --replace exclude each other"),
+            (true, false) => InsertVerb::InsertIgnore,
+            (false, true) => InsertVerb::Replace,
+            _ => InsertVerb::Insert,
+        };
+        let compression = match &self.output.compress {
+            None => Compression::None,
+            Some(v) => Compression::from_option(v)
+                .with_context(|| format!("-c/--compress: unknown method {v:?} (GZIP or ZSTD)"))?,
+        };
+        let trx_tables = match self.lock.trx_tables.as_deref() {
+            None => false,
+            Some(v) => match v.trim() {
+                "0" => false,
+                "1" | "" => true,
+                other => bail!("--trx-tables: expected 0 or 1, got {other:?}"),
+            },
+        };
+        let lock = if self.lock.no_locks {
+            LockMode::None
+        } else if self.lock.trx_consistency_only || (trx_tables && !self.lock.no_trx_tables) {
+            LockMode::TrxOnly
+        } else {
+            LockMode::Full
+        };
+        let (set_names_schema, set_names_other) = match &self.statement.set_names {
+            None => ("binary".to_string(), "binary".to_string()),
+            Some(v) => {
+                let mut it = v.splitn(2, ',');
+                let a = it.next().unwrap_or("binary").trim().to_string();
+                let b = it.next().map(|s| s.trim().to_string()).unwrap_or_else(|| a.clone());
+                for n in [&a, &b] {
+                    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                        bail!("--set-names: {n:?} is not a character set name");
+                    }
+                }
+                (a, b)
+            }
+        };
+        let stream = stream.map(|m| StreamMode::parse(&m, self.output.no_delete)).transpose()?;
+        if self.statement.statement_size == 0 {
+            bail!("-s/--statement-size must be more than 0");
+        }
+        let stream_buffer = parse_size(&self.output.stream_buffer).context("--stream-buffer")?;
+        Ok(Options {
+            threads: self.app.worker_count().max(1),
+            outputdir: self.output.outputdir,
+            clear: self.output.clear,
+            dirty: self.output.dirty,
+            filter,
+            where_clause: filter_args.where_clause.filter(|w| !w.trim().is_empty()),
+            no_schemas: self.objects.no_schemas,
+            no_data: self.objects.no_data,
+            no_views: self.objects.no_views,
+            triggers: self.objects.triggers,
+            events: self.objects.events,
+            routines: self.objects.routines,
+            data_checksums: self.objects.data_checksums || self.objects.checksum_all,
+            rows: match &self.statement.rows {
+                Some(r) => parse_rows(r)?,
+                None => Rows::Auto,
+            },
+            chunk_filesize_mb: self.statement.chunk_filesize,
+            statement_size: self.statement.statement_size,
+            compression,
+            verb,
+            complete_insert: self.statement.complete_insert,
+            hex_blob: self.statement.hex_blob,
+            build_empty_files: self.output.build_empty_files,
+            format,
+            lock,
+            long_query_guard: self.lock.long_query_guard,
+            kill_long_queries: self.lock.kill_long_queries,
+            lock_wait_timeout: self.lock.lock_wait_timeout,
+            tz_utc: !self.statement.skip_tz_utc,
+            set_names_schema,
+            set_names_other,
+            order_by_primary: self.statement.order_by_primary,
+            stream,
+            stream_buffer,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("256M").unwrap(), 256 << 20);
+        assert_eq!(parse_size("64k").unwrap(), 64 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("12X").is_err());
+    }
+
+    #[test]
+    fn rows() {
+        assert_eq!(parse_rows("10000").unwrap(), Rows::Fixed(10000));
+        assert_eq!(parse_rows("1000:5000:0").unwrap(), Rows::Dynamic { min: 1000, start: 5000, max: 0 });
+        assert!(parse_rows("a:b").is_err());
+    }
+
+    #[test]
+    fn stream_modes() {
+        assert_eq!(StreamMode::parse("no_delete", false).unwrap(), StreamMode { send: true, delete: false });
+        assert_eq!(StreamMode::parse("NO_STREAM", false).unwrap(), StreamMode { send: false, delete: true });
+        assert_eq!(StreamMode::parse("TRADITIONAL", true).unwrap(), StreamMode { send: true, delete: false });
+        assert!(StreamMode::parse("mydb", false).is_err());
+    }
+}

@@ -1,0 +1,357 @@
+//! One dump from start to end: connect, lock, snapshot, catalog, the job
+//! phases, the `metadata` file, and the stream.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use common::conn::ConnectionConfig;
+use common::metadata::{Metadata, QuoteChar, TableMeta};
+use common::naming::{DumpFile, FileNameMapper};
+use mysql::prelude::Queryable;
+
+use crate::catalog::{self, ObjectKind};
+use crate::cli::{Format, LockMode, Options};
+use crate::output::Output;
+use crate::snapshot;
+use crate::worker::{self, Control, Ctx, Job, Queue, TableTask};
+use crate::writer::{file_header, Headers};
+
+fn now() -> String {
+    chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The directory files are written to, and the temporary directory that
+/// owns it when the dump only streams.
+fn prepare_dir(opts: &Options) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+    if opts.stream.is_some() && opts.outputdir.is_none() {
+        let tmp = tempfile::Builder::new()
+            .prefix("rdumper-stream-")
+            .tempdir()
+            .context("cannot create a temporary directory for the stream's files")?;
+        return Ok((tmp.path().to_path_buf(), Some(tmp)));
+    }
+    let dir = match &opts.outputdir {
+        Some(d) => d.clone(),
+        None => PathBuf::from(chrono::Local::now().format("export-%Y%m%d-%H%M%S").to_string()),
+    };
+    if dir.exists() {
+        if !dir.is_dir() {
+            bail!("output directory {} exists and is not a directory", dir.display());
+        }
+        let mut entries = std::fs::read_dir(&dir).with_context(|| format!("cannot read output directory {}", dir.display()))?;
+        if entries.next().is_some() {
+            if opts.clear {
+                clear_dir(&dir)?;
+            } else if opts.dirty {
+                // An earlier dump's metadata must not outlive a failure of this one.
+                let old = dir.join("metadata");
+                if old.exists() {
+                    std::fs::remove_file(&old).with_context(|| format!("--dirty: cannot remove {}", old.display()))?;
+                }
+            } else {
+                bail!("output directory {} is not empty: use --clear to empty it or --dirty to write into it", dir.display());
+            }
+        }
+    } else {
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create output directory {}", dir.display()))?;
+    }
+    Ok((dir, None))
+}
+
+fn clear_dir(dir: &Path) -> Result<()> {
+    for e in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let p = e?.path();
+        let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+        r.with_context(|| format!("--clear: cannot remove {}", p.display()))?;
+    }
+    Ok(())
+}
+
+pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
+    let started = now();
+    let mut main = conn_cfg.connect()?;
+    let server_mode: Option<String> = main
+        .query_first("SELECT @@SESSION.SQL_MODE")
+        .map_err(|e| anyhow::anyhow!("{}", common::conn::server_message(&e)))?;
+    let sql_mode = snapshot::file_sql_mode(&server_mode.unwrap_or_default());
+    snapshot::setup_session(&mut main, &opts, &sql_mode)?;
+
+    let (dir, tmp) = prepare_dir(&opts)?;
+    let control = Arc::new(Control::default());
+    let mut meta = Metadata {
+        started: Some(started),
+        quote_character: QuoteChar::Backtick,
+        local_infile: opts.format != Format::Insert,
+        session_variables: vec![("SQL_MODE".into(), format!("'{sql_mode}' /*!40101"))],
+        ..Metadata::default()
+    };
+    if opts.stream.is_none() {
+        // Written first, so an unwritable directory fails before any lock.
+        std::fs::write(dir.join("metadata.partial"), meta.header_text())
+            .with_context(|| format!("cannot write into output directory {}", dir.display()))?;
+    }
+
+    let (stream_tx, stream_thread) = match opts.stream {
+        Some(mode) => {
+            let (tx, _gate, handle) = crate::stream::start(mode, opts.stream_buffer, control.clone())?;
+            (Some(tx), Some(handle))
+        }
+        None => (None, None),
+    };
+    let out = Output { dir: dir.clone(), compression: opts.compression, stream: stream_tx, bytes: AtomicU64::new(0), replace: opts.dirty };
+    let result = dump(&opts, &conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
+
+    // Closing the queue of the stream thread lets it finish.
+    drop(out);
+    if let Some(h) = stream_thread {
+        if h.join().is_err() {
+            control.fail(anyhow::anyhow!("the stream thread panicked"));
+        }
+    }
+    let outcome = match (result, control.take_error()) {
+        (Err(e), _) if !is_abort(&e) => Err(e),
+        (_, Some(e)) => Err(e),
+        (r, None) => r,
+    };
+    if outcome.is_ok() && opts.stream.is_none() {
+        log::info!("dump finished in {}", dir.display());
+    }
+    drop(tmp);
+    outcome
+}
+
+fn is_abort(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.to_string() == Control::aborted_error().to_string())
+}
+
+fn dump(
+    opts: &Options,
+    cfg: &ConnectionConfig,
+    main: &mut mysql::Conn,
+    sql_mode: &str,
+    out: &Output,
+    control: &Control,
+    meta: &mut Metadata,
+) -> Result<()> {
+    let mut locked = false;
+    match opts.lock {
+        LockMode::None => {
+            log::warn!("-k/--no-locks: no global read lock is taken; tables are read in each worker's own snapshot and may not be consistent with each other or with the binary log position");
+        }
+        LockMode::Full | LockMode::TrxOnly => {
+            snapshot::long_query_guard(main, opts)?;
+            snapshot::lock(main)?;
+            locked = true;
+        }
+    }
+    meta.source = snapshot::source_position(main)?;
+
+    let mut conns = Vec::with_capacity(opts.threads);
+    for i in 0..opts.threads {
+        let mut c = snapshot::connect(cfg, opts, sql_mode).with_context(|| format!("worker {i}"))?;
+        snapshot::start_transaction(&mut c).with_context(|| format!("worker {i}"))?;
+        conns.push(c);
+    }
+    let worker_ids: Vec<u32> = conns.iter().map(|c| c.connection_id()).collect();
+    let names = FileNameMapper::new();
+    let cat = catalog::load(main, opts, &names)?;
+    if locked && opts.lock == LockMode::TrxOnly {
+        snapshot::unlock(main)?;
+        locked = false;
+        log::info!("global read lock released");
+    }
+
+    if out.stream.is_some() {
+        let path = out.write_plain(&DumpFile::MetadataHeader.file_name(), &meta.header_text())?;
+        out.publish(&path)?;
+    }
+
+    let headers = Headers {
+        schema: file_header(&opts.set_names_schema, sql_mode, opts.tz_utc),
+        other: file_header(&opts.set_names_other, sql_mode, opts.tz_utc),
+    };
+
+    // Every object, in catalog order.
+    let mut tasks: Vec<Arc<TableTask>> = Vec::new();
+    for db in &cat.databases {
+        for t in &db.tables {
+            tasks.push(Arc::new(TableTask::new(t.clone())));
+        }
+    }
+    let data_tasks: Vec<&Arc<TableTask>> =
+        tasks.iter().filter(|t| t.table.kind == ObjectKind::Table && !t.table.skip_data).collect();
+    let progress = common::progress::bar(data_tasks.len() as u64, "tables");
+    let queue = Queue::default();
+    let ctx = Ctx {
+        opts,
+        out,
+        headers: &headers,
+        control,
+        queue: &queue,
+        progress: &progress,
+        rows: AtomicU64::new(0),
+        max_statement: AtomicU64::new(0),
+    };
+
+    std::thread::scope(|s| -> Result<()> {
+        for (i, conn) in conns.iter_mut().enumerate() {
+            let ctx = &ctx;
+            std::thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn_scoped(s, move || worker::run(conn, ctx))
+                .context("cannot start a worker thread")?;
+        }
+        let mut jobs = Jobs { queue: &queue, control, worker_ids: &worker_ids, killed: false };
+        let result = phases(opts, main, &cat, &tasks, &data_tasks, &mut jobs, &mut locked);
+        queue.close();
+        result
+    })?;
+    progress.finish_and_clear();
+    if control.aborted() {
+        return Err(Control::aborted_error());
+    }
+    if locked {
+        snapshot::unlock(main)?;
+    }
+
+    // The metadata: sections sorted by the real `db`.`table`.
+    let mut sections: Vec<(String, TableMeta)> = tasks
+        .iter()
+        .map(|t| {
+            let tb = &t.table;
+            let key = format!("{}.{}", common::escape::ident(&tb.db), common::escape::ident(&tb.name));
+            let meta = TableMeta {
+                db: tb.db_form.clone(),
+                table: tb.name_form.clone(),
+                real_table_name: Some(tb.name.clone()),
+                rows: t.rows.load(Ordering::SeqCst),
+                is_view: tb.kind == ObjectKind::View,
+                is_sequence: tb.kind == ObjectKind::Sequence,
+                data_checksum: t.checksum.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                ..TableMeta::default()
+            };
+            (key, meta)
+        })
+        .collect();
+    sections.sort_by(|a, b| a.0.cmp(&b.0));
+    meta.tables = sections.into_iter().map(|(_, m)| m).collect();
+    meta.max_statement_size = Some(ctx.max_statement.load(Ordering::SeqCst));
+    meta.num_sequences = Some(tasks.iter().filter(|t| t.table.kind == ObjectKind::Sequence).count() as u64);
+    meta.finished = Some(now());
+
+    if out.stream.is_some() {
+        let path = out.write_plain(&DumpFile::Metadata.file_name(), &meta.to_text())?;
+        out.publish(&path)?;
+    } else {
+        // The data reaches the disk before a metadata says the dump finished.
+        let sync = |what: &str| {
+            common::compress::sync_filesystem(&out.dir)
+                .with_context(|| format!("cannot write the dump to disk in {} ({what})", out.dir.display()))
+        };
+        sync("data files")?;
+        out.write_plain("metadata.partial", &meta.to_text())?;
+        std::fs::rename(out.dir.join("metadata.partial"), out.dir.join("metadata"))
+            .with_context(|| format!("cannot rename metadata.partial to metadata in {}", out.dir.display()))?;
+        sync("metadata")?;
+    }
+    log::info!(
+        "dumped {} rows of {} tables, {}",
+        ctx.rows.load(Ordering::SeqCst),
+        data_tasks.len(),
+        common::progress::human_bytes(out.bytes.load(Ordering::SeqCst))
+    );
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn phases(
+    opts: &Options,
+    main: &mut mysql::Conn,
+    cat: &catalog::Catalog,
+    tasks: &[Arc<TableTask>],
+    data_tasks: &[&Arc<TableTask>],
+    jobs: &mut Jobs,
+    locked: &mut bool,
+) -> Result<()> {
+    let queue = jobs.queue;
+    // Phase 1, under the lock: schemas, routines, sequences, and the data of
+    // tables without transactions.
+    for db in &cat.databases {
+        if db.schema_create {
+            queue.push(Job::SchemaCreate { db: db.name.clone(), form: db.form.clone() });
+        }
+    }
+    for t in tasks {
+        match t.table.kind {
+            ObjectKind::Table if !opts.no_schemas => queue.push(Job::TableSchema(t.clone())),
+            ObjectKind::Sequence if !opts.no_schemas => queue.push(Job::Sequence(t.clone())),
+            _ => {}
+        }
+    }
+    for db in &cat.databases {
+        if !db.post.is_empty() {
+            queue.push(Job::Post { db: db.name.clone(), form: db.form.clone(), routines: db.post.clone() });
+        }
+    }
+    let hold_lock = *locked && opts.lock == LockMode::Full;
+    for t in data_tasks {
+        if hold_lock && !t.table.transactional() {
+            queue.push(Job::PlanData((*t).clone()));
+        }
+    }
+    jobs.wait(main);
+    if jobs.control.aborted() {
+        return Ok(());
+    }
+    if *locked {
+        snapshot::unlock(main)?;
+        *locked = false;
+        log::info!("global read lock released");
+    }
+
+    // Phase 2: the other data, then views and triggers.
+    for t in data_tasks {
+        if !hold_lock || t.table.transactional() {
+            queue.push(Job::PlanData((*t).clone()));
+        }
+    }
+    for t in tasks {
+        if opts.no_schemas {
+            break;
+        }
+        if t.table.kind == ObjectKind::View {
+            queue.push(Job::View(t.clone()));
+        }
+        if t.table.kind == ObjectKind::Table && !t.table.triggers.is_empty() {
+            queue.push(Job::Triggers(t.clone()));
+        }
+    }
+    jobs.wait(main);
+    Ok(())
+}
+
+/// The main thread's view of the workers.
+struct Jobs<'a> {
+    queue: &'a Queue,
+    control: &'a Control,
+    worker_ids: &'a [u32],
+    killed: bool,
+}
+
+impl Jobs<'_> {
+    /// Waits for the queued jobs. Once anything failed, the workers'
+    /// running queries are killed, so that they stop at once rather than
+    /// read their chunks to the end.
+    fn wait(&mut self, main: &mut mysql::Conn) {
+        while !self.queue.wait_idle_for(std::time::Duration::from_millis(100)) {
+            if self.control.aborted() && !self.killed {
+                self.killed = true;
+                for id in self.worker_ids {
+                    let _ = main.query_drop(format!("KILL QUERY {id}"));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Which databases and objects a dump takes: `-B`, `-T` (with `%`/`_`
+//! wildcards), `-x` regular expressions on `db.table`, `-O` omit files and
+//! `-i` ignored engines, all caseless as in mydumper.
+
+use anyhow::{Context, Result};
+use fancy_regex::Regex;
+
+use crate::cli::FilterArgs;
+
+/// Databases never dumped.
+pub const SYSTEM_SCHEMAS: &[&str] = &["information_schema", "performance_schema", "data_dictionary"];
+
+#[derive(Debug, Default)]
+pub struct Filter {
+    databases: Option<Vec<String>>,
+    /// `(db pattern, table pattern)`, lower case, LIKE wildcards.
+    tables: Vec<(String, String)>,
+    regexes: Vec<Regex>,
+    /// Lower-case `db.table` or `db` entries.
+    omit: Vec<String>,
+    ignore_engines: Vec<String>,
+}
+
+impl Filter {
+    pub fn from_args(a: &FilterArgs) -> Result<Filter> {
+        let databases = a.database.as_ref().map(|d| {
+            d.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
+        });
+        let mut tables = Vec::new();
+        for entry in a.tables_list.iter().flat_map(|l| l.split(',')) {
+            let entry = entry.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            match entry.split_once('.') {
+                Some((db, t)) => tables.push((db.to_lowercase(), t.to_lowercase())),
+                None => match &databases {
+                    Some(dbs) => {
+                        for db in dbs {
+                            tables.push((db.to_lowercase(), entry.to_lowercase()));
+                        }
+                    }
+                    None => anyhow::bail!("-T/--tables-list: {entry:?} needs a database: write db.table or give -B"),
+                },
+            }
+        }
+        let regexes = a
+            .regex
+            .iter()
+            .map(|r| Regex::new(&format!("(?i){r}")).with_context(|| format!("-x/--regex: bad regular expression {r:?}")))
+            .collect::<Result<Vec<_>>>()?;
+        let omit = match &a.omit_from_file {
+            Some(p) => std::fs::read_to_string(p)
+                .with_context(|| format!("-O/--omit-from-file: cannot read {}", p.display()))?
+                .lines()
+                .map(|l| l.trim().to_lowercase())
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .collect(),
+            None => Vec::new(),
+        };
+        let ignore_engines = a
+            .ignore_engines
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(|e| e.trim().to_lowercase())
+            .filter(|e| !e.is_empty())
+            .collect();
+        Ok(Filter { databases, tables, regexes, omit, ignore_engines })
+    }
+
+    /// Whether any of the database's objects may be dumped.
+    pub fn database(&self, db: &str) -> bool {
+        if SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(db)) {
+            return false;
+        }
+        let lower = db.to_lowercase();
+        if self.omit.contains(&lower) {
+            return false;
+        }
+        if let Some(dbs) = &self.databases {
+            if !dbs.iter().any(|d| d == db) {
+                return false;
+            }
+        }
+        if !self.tables.is_empty() && !self.tables.iter().any(|(d, _)| like(d, &lower)) {
+            return false;
+        }
+        true
+    }
+
+    /// Whether the database is selected as such, so that its
+    /// `DB-schema-create.sql` is written: named by `-B` or `-T`, or, in a
+    /// full dump, matched by `-x` as a bare name (or no `-x` at all).
+    pub fn database_selected(&self, db: &str) -> bool {
+        if !self.database(db) {
+            return false;
+        }
+        if self.databases.is_some() || !self.tables.is_empty() {
+            return true;
+        }
+        self.regexes.is_empty() || self.regexes.iter().any(|r| r.is_match(db).unwrap_or(false))
+    }
+
+    /// Whether `-T` was given (it keeps `DB-schema-create.sql` under `-m`).
+    pub fn has_tables_list(&self) -> bool {
+        !self.tables.is_empty()
+    }
+
+    /// Whether the object `db.name` (table, view, sequence, routine, event) is dumped.
+    pub fn object(&self, db: &str, name: &str) -> bool {
+        if !self.database(db) {
+            return false;
+        }
+        let full = format!("{db}.{name}");
+        let lower = full.to_lowercase();
+        if self.omit.contains(&lower) {
+            return false;
+        }
+        if !self.tables.is_empty() {
+            let (ld, ln) = (db.to_lowercase(), name.to_lowercase());
+            if !self.tables.iter().any(|(d, t)| like(d, &ld) && like(t, &ln)) {
+                return false;
+            }
+        }
+        self.regexes.is_empty() || self.regexes.iter().any(|r| r.is_match(&full).unwrap_or(false))
+    }
+
+    /// Whether tables of this engine are skipped (`-i`).
+    pub fn engine_ignored(&self, engine: &str) -> bool {
+        let e = engine.to_lowercase();
+        self.ignore_engines.contains(&e)
+    }
+}
+
+/// SQL LIKE matching with `%` and `_` (both inputs already lower case).
+fn like(pattern: &str, s: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = s.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '_' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '%' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(sp) = star {
+            pi = sp + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '%' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> FilterArgs {
+        FilterArgs {
+            database: None,
+            tables_list: vec![],
+            regex: vec![],
+            omit_from_file: None,
+            ignore_engines: None,
+            where_clause: None,
+        }
+    }
+
+    #[test]
+    fn like_wildcards() {
+        assert!(like("t%", "torture"));
+        assert!(like("t_rture", "torture"));
+        assert!(like("%", ""));
+        assert!(!like("t_", "tor"));
+        assert!(like("a%b%c", "axxbyyc"));
+    }
+
+    #[test]
+    fn regex_with_lookahead_and_schema_create() {
+        let mut a = args();
+        a.regex = vec![r"^(torture|torture-2)\.(?!big$)".into()];
+        let f = Filter::from_args(&a).unwrap();
+        assert!(f.object("torture", "all_types"));
+        assert!(f.object("TORTURE", "x"));
+        assert!(!f.object("torture", "big"));
+        assert!(f.object("torture", "bigger"));
+        assert!(!f.object("sakila", "actor"));
+        assert!(!f.database_selected("torture"));
+        assert!(!f.database("information_schema"));
+    }
+
+    #[test]
+    fn databases_and_tables() {
+        let mut a = args();
+        a.database = Some("sakila,torture".into());
+        a.tables_list = vec!["torture.p%,sakila.actor".into()];
+        let f = Filter::from_args(&a).unwrap();
+        assert!(f.object("torture", "parent"));
+        assert!(f.object("torture", "partitioned"));
+        assert!(!f.object("torture", "child"));
+        assert!(f.object("sakila", "actor"));
+        assert!(!f.database("mysql"));
+        assert!(f.database_selected("sakila"));
+    }
+}

@@ -1,0 +1,156 @@
+//! Schema files: `CREATE DATABASE`, `CREATE TABLE`, view placeholders and
+//! views, triggers, routines and events, sequences — each as the server
+//! shows it, in mydumper's layout.
+
+use anyhow::{anyhow, bail, Context, Result};
+use common::escape::ident;
+use mysql::prelude::Queryable;
+use mysql::Row;
+
+use crate::catalog::{text, Routine, Table};
+
+/// Runs a `SHOW CREATE …` and returns its row.
+fn show(conn: &mut mysql::Conn, q: &str) -> Result<Row> {
+    let row: Option<Row> =
+        conn.query_first(q).map_err(|e| anyhow!("{} (while running {q})", common::conn::server_message(&e)))?;
+    row.ok_or_else(|| anyhow!("{q} returned nothing"))
+}
+
+/// A column of a row by name.
+fn col(row: &Row, name: &str) -> Result<String> {
+    let cols = row.columns_ref();
+    let i = cols
+        .iter()
+        .position(|c| c.name_str().eq_ignore_ascii_case(name))
+        .ok_or_else(|| anyhow!("the server's answer has no column {name:?}"))?;
+    match &row[i] {
+        mysql::Value::NULL => bail!("the server returned no {name} (missing privileges?)"),
+        v => Ok(text(v)),
+    }
+}
+
+/// Rewrites `;\n` inside a body to `; \n`: loaders end statements at `;\n`.
+fn protect_body(sql: &str) -> String {
+    sql.replace(";\n", "; \n")
+}
+
+fn charset_block(client: &str, collation: &str, body: &str) -> String {
+    format!(
+        "SET @PREV_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT;\n\
+         SET @PREV_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS;\n\
+         SET @PREV_COLLATION_CONNECTION=@@COLLATION_CONNECTION;\n\
+         SET character_set_client = {client};\n\
+         SET character_set_results = {client};\n\
+         SET collation_connection = {collation};\n\
+         {body}\
+         SET character_set_client = @PREV_CHARACTER_SET_CLIENT;\n\
+         SET character_set_results = @PREV_CHARACTER_SET_RESULTS;\n\
+         SET collation_connection = @PREV_COLLATION_CONNECTION;\n"
+    )
+}
+
+pub fn database_create(conn: &mut mysql::Conn, db: &str) -> Result<String> {
+    let row = show(conn, &format!("SHOW CREATE DATABASE IF NOT EXISTS {}", ident(db)))?;
+    Ok(format!("{};\n", col(&row, "Create Database")?))
+}
+
+pub fn table_create(conn: &mut mysql::Conn, t: &Table) -> Result<String> {
+    let row = show(conn, &format!("SHOW CREATE TABLE {}", t.qualified()))?;
+    Ok(format!("{};\n", col(&row, "Create Table")?))
+}
+
+const LOB_TYPES: &[&str] = &[
+    "tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob", "longblob", "json", "geometry",
+    "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection",
+];
+
+/// The stand-in table that lets views on views load before the real view:
+/// the first column with its real type (unless MEMORY cannot hold it), the
+/// others `int`.
+pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
+    let mut cols = Vec::new();
+    for (i, c) in v.columns.iter().enumerate() {
+        let ty = if i == 0 && !LOB_TYPES.contains(&c.data_type.as_str()) {
+            let r = show(
+                conn,
+                &format!(
+                    "SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} AND COLUMN_NAME = {}",
+                    common::escape::string_literal(&v.db),
+                    common::escape::string_literal(&v.name),
+                    common::escape::string_literal(&c.name)
+                ),
+            )?;
+            text(&r[0])
+        } else {
+            "int".to_string()
+        };
+        cols.push(format!("{} {ty}", ident(&c.name)));
+    }
+    if cols.is_empty() {
+        cols.push("`rdumper_placeholder` int".into());
+    }
+    Ok(format!("CREATE TABLE IF NOT EXISTS {}(\n{}\n) ENGINE=MEMORY;\n", ident(&v.name), cols.join(",\n")))
+}
+
+pub fn view_create(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
+    // With the view's database current, the server leaves names in the
+    // definition unqualified, so the view loads into a renamed database.
+    crate::snapshot::exec(conn, &format!("USE {}", ident(&v.db)))?;
+    let row = show(conn, &format!("SHOW CREATE VIEW {}", v.qualified()))?;
+    let body = format!("{};\n", col(&row, "Create View")?);
+    Ok(format!(
+        "DROP TABLE IF EXISTS {name};\nDROP VIEW IF EXISTS {name};\n{}",
+        charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body),
+        name = ident(&v.name)
+    ))
+}
+
+pub fn triggers(conn: &mut mysql::Conn, t: &Table) -> Result<String> {
+    let mut s = String::new();
+    for name in &t.triggers {
+        let row = show(conn, &format!("SHOW CREATE TRIGGER {}.{}", ident(&t.db), ident(name)))?;
+        let body = format!(
+            "DROP TRIGGER IF EXISTS {};\n{};\n",
+            ident(name),
+            protect_body(&col(&row, "SQL Original Statement")?)
+        );
+        s.push_str(&charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body));
+    }
+    Ok(s)
+}
+
+pub fn post(conn: &mut mysql::Conn, db: &str, routines: &[Routine]) -> Result<String> {
+    let mut s = String::new();
+    for r in routines {
+        let q = format!("SHOW CREATE {} {}.{}", r.kind, ident(db), ident(&r.name));
+        let row = show(conn, &q).with_context(|| format!("{} {db}.{}", r.kind.to_lowercase(), r.name))?;
+        let create_col = match r.kind {
+            "FUNCTION" => "Create Function",
+            "PROCEDURE" => "Create Procedure",
+            _ => "Create Event",
+        };
+        let body = format!(
+            "DROP {} IF EXISTS {};\n{};\n",
+            r.kind,
+            ident(&r.name),
+            protect_body(&col(&row, create_col)?)
+        );
+        s.push_str(&charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body));
+    }
+    Ok(s)
+}
+
+/// A sequence: dropped, created, and set to its next value.
+pub fn sequence(conn: &mut mysql::Conn, t: &Table) -> Result<String> {
+    let row = show(conn, &format!("SHOW CREATE SEQUENCE {}", t.qualified()))?;
+    let create = col(&row, "Create Table")?;
+    let next = show(conn, &format!("SELECT next_not_cached_value FROM {}", t.qualified()))?;
+    let next = text(&next[0]);
+    if next.is_empty() || !next.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        bail!("sequence {}: unexpected next value {next:?}", t.display());
+    }
+    Ok(format!(
+        "DROP TABLE IF EXISTS {name};\nDROP VIEW IF EXISTS {name};\n{create};\nDO SETVAL({name}, {next}, 0);\n",
+        name = ident(&t.name)
+    ))
+}

@@ -1,0 +1,161 @@
+//! The consistent snapshot: session settings, the long-query guard, the
+//! global read lock, the binary log position, and the transactions every
+//! worker reads in.
+
+use anyhow::{bail, Context, Result};
+use common::conn::{server_message, ConnectionConfig};
+use common::metadata::SourcePosition;
+use mysql::prelude::Queryable;
+
+use crate::catalog::{rows, text};
+use crate::cli::Options;
+
+/// Runs one statement, with the statement in the error.
+pub fn exec(conn: &mut mysql::Conn, q: &str) -> Result<()> {
+    conn.query_drop(q).map_err(|e| anyhow::anyhow!("{} (while running {q})", server_message(&e)))
+}
+
+/// The SQL_MODE written into every file's header and the metadata: the
+/// server's, with `NO_AUTO_VALUE_ON_ZERO` added and the modes that change
+/// how the files read (quoting, escaping, strictness, table options) removed.
+pub fn file_sql_mode(server_mode: &str) -> String {
+    const DROP: &[&str] = &[
+        "NO_BACKSLASH_ESCAPES",
+        "PIPES_AS_CONCAT",
+        "NO_KEY_OPTIONS",
+        "NO_TABLE_OPTIONS",
+        "NO_FIELD_OPTIONS",
+        "STRICT_TRANS_TABLES",
+        "STRICT_ALL_TABLES",
+        "ANSI_QUOTES",
+        "ANSI",
+        "ORACLE",
+        "MSSQL",
+        "DB2",
+        "POSTGRESQL",
+        "MAXDB",
+        "SIMULTANEOUS_ASSIGNMENT",
+        "EMPTY_STRING_IS_NULL",
+    ];
+    let mut modes: Vec<&str> = server_mode
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && !DROP.iter().any(|d| d.eq_ignore_ascii_case(m)))
+        .collect();
+    if !modes.iter().any(|m| m.eq_ignore_ascii_case("NO_AUTO_VALUE_ON_ZERO")) {
+        modes.insert(0, "NO_AUTO_VALUE_ON_ZERO");
+    }
+    modes.join(",")
+}
+
+/// Settings every dump connection runs with.
+pub fn setup_session(conn: &mut mysql::Conn, opts: &Options, sql_mode: &str) -> Result<()> {
+    exec(conn, "SET NAMES binary")?;
+    exec(conn, "SET SESSION WAIT_TIMEOUT = 2147483")?;
+    exec(conn, "SET SESSION NET_WRITE_TIMEOUT = 2147483")?;
+    exec(conn, &format!("SET SESSION SQL_MODE = {}", common::escape::string_literal(sql_mode)))?;
+    if opts.tz_utc {
+        exec(conn, "SET TIME_ZONE = '+00:00'")?;
+    }
+    if let Some(t) = opts.lock_wait_timeout {
+        exec(conn, &format!("SET SESSION lock_wait_timeout = {t}"))?;
+    }
+    Ok(())
+}
+
+/// Opens a connection set up for dumping.
+pub fn connect(cfg: &ConnectionConfig, opts: &Options, sql_mode: &str) -> Result<mysql::Conn> {
+    let mut conn = cfg.connect()?;
+    setup_session(&mut conn, opts, sql_mode)?;
+    Ok(conn)
+}
+
+/// Starts the worker's snapshot transaction.
+pub fn start_transaction(conn: &mut mysql::Conn) -> Result<()> {
+    exec(conn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
+    exec(conn, "START TRANSACTION /*!40108 WITH CONSISTENT SNAPSHOT */")
+}
+
+/// Refuses to lock while queries older than `-l` seconds run (they would
+/// make FLUSH TABLES WITH READ LOCK wait and block every writer); with
+/// `-K` kills them instead.
+pub fn long_query_guard(conn: &mut mysql::Conn, opts: &Options) -> Result<()> {
+    let q = format!(
+        "SELECT ID, TIME, IFNULL(USER, ''), LEFT(IFNULL(INFO, ''), 100) FROM information_schema.PROCESSLIST \
+         WHERE COMMAND = 'Query' AND TIME > {} AND ID <> CONNECTION_ID()",
+        opts.long_query_guard
+    );
+    let long = rows(conn, &q)?;
+    if long.is_empty() {
+        return Ok(());
+    }
+    let describe: Vec<String> =
+        long.iter().map(|r| format!("id {} ({} s, {}): {}", text(&r[0]), text(&r[1]), text(&r[2]), text(&r[3]))).collect();
+    if opts.kill_long_queries {
+        for r in &long {
+            let id = text(&r[0]);
+            log::warn!("killing long query {id}");
+            if let Err(e) = conn.query_drop(format!("KILL QUERY {id}")) {
+                log::warn!("cannot kill query {id}: {}", server_message(&e));
+            }
+        }
+        Ok(())
+    } else {
+        bail!(
+            "queries running longer than {} s (-l): {}; wait, kill them (-K) or raise -l",
+            opts.long_query_guard,
+            describe.join("; ")
+        )
+    }
+}
+
+/// Takes the global read lock.
+pub fn lock(conn: &mut mysql::Conn) -> Result<()> {
+    exec(conn, "FLUSH NO_WRITE_TO_BINLOG TABLES").context("cannot flush tables before locking")?;
+    exec(conn, "FLUSH TABLES WITH READ LOCK").context("cannot take the global read lock")
+}
+
+pub fn unlock(conn: &mut mysql::Conn) -> Result<()> {
+    exec(conn, "UNLOCK TABLES").context("cannot release the global read lock")
+}
+
+/// The binary log position and GTID set of the snapshot, if the server
+/// writes a binary log.
+pub fn source_position(conn: &mut mysql::Conn) -> Result<Option<SourcePosition>> {
+    let status = match conn.query::<mysql::Row, _>("SHOW MASTER STATUS") {
+        Ok(r) => r,
+        Err(e) => {
+            log::warn!("cannot read the binary log position: {}", server_message(&e));
+            return Ok(None);
+        }
+    };
+    let Some(r) = status.first() else {
+        return Ok(None);
+    };
+    let mut pos = SourcePosition {
+        log_file: text(&r[0]),
+        log_pos: text(&r[1]).trim().parse().unwrap_or(0),
+        gtid: if r.len() > 4 { text(&r[4]) } else { String::new() },
+    };
+    if pos.gtid.is_empty() {
+        if let Ok(Some(g)) = conn.query_first::<mysql::Value, _>("SELECT @@gtid_binlog_pos") {
+            pos.gtid = text(&g);
+        }
+    }
+    Ok(Some(pos))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_mode_for_files() {
+        assert_eq!(
+            file_sql_mode("STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"),
+            "NO_AUTO_VALUE_ON_ZERO,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"
+        );
+        assert_eq!(file_sql_mode("ANSI_QUOTES,NO_AUTO_VALUE_ON_ZERO"), "NO_AUTO_VALUE_ON_ZERO");
+        assert_eq!(file_sql_mode(""), "NO_AUTO_VALUE_ON_ZERO");
+    }
+}

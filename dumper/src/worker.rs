@@ -1,0 +1,362 @@
+//! Workers: one thread and one server connection each, all inside the same
+//! snapshot, taking jobs (schema files, chunk plans, chunks, views,
+//! triggers, sequences) from a shared queue. The first failure stops every
+//! worker.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use common::escape::{ident, ValueKind};
+use common::naming::{ChunkId, DataExt, DumpFile};
+use crossbeam_channel::{Receiver, Sender};
+use indicatif::ProgressBar;
+use mysql::prelude::Queryable;
+use mysql::Value;
+
+use crate::catalog::{text, Routine, Table};
+use crate::chunk::{self, Chunk};
+use crate::cli::Options;
+use crate::output::Output;
+use crate::schema;
+use crate::writer::{ChunkWriter, Headers};
+
+/// Stop flag and first error, shared by the workers, the stream thread and
+/// the main thread.
+#[derive(Default)]
+pub struct Control {
+    abort: AtomicBool,
+    error: Mutex<Option<anyhow::Error>>,
+}
+
+impl Control {
+    /// Records a failure (the first one is reported) and stops everything.
+    pub fn fail(&self, e: anyhow::Error) {
+        let mut slot = self.error.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+        self.abort.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether work must stop: something failed, or a signal asked to stop.
+    pub fn aborted(&self) -> bool {
+        if self.abort.load(Ordering::Relaxed) {
+            return true;
+        }
+        if common::cancel::is_cancelled() {
+            self.fail(anyhow!("interrupted by a signal; the dump is incomplete"));
+            return true;
+        }
+        false
+    }
+
+    /// The error of work stopped because something else failed.
+    pub fn aborted_error() -> anyhow::Error {
+        anyhow!("stopped because another part of the dump failed")
+    }
+
+    pub fn take_error(&self) -> Option<anyhow::Error> {
+        self.error.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// A table's data being dumped: rows so far and chunks still to do.
+pub struct TableTask {
+    pub table: Table,
+    pub rows: AtomicU64,
+    pending: AtomicUsize,
+    pub checksum: Mutex<Option<String>>,
+}
+
+impl TableTask {
+    pub fn new(table: Table) -> TableTask {
+        TableTask { table, rows: AtomicU64::new(0), pending: AtomicUsize::new(0), checksum: Mutex::new(None) }
+    }
+}
+
+pub enum Job {
+    SchemaCreate { db: String, form: String },
+    TableSchema(Arc<TableTask>),
+    Post { db: String, form: String, routines: Vec<Routine> },
+    Sequence(Arc<TableTask>),
+    PlanData(Arc<TableTask>),
+    Chunk(Arc<TableTask>, Chunk),
+    View(Arc<TableTask>),
+    Triggers(Arc<TableTask>),
+}
+
+impl Job {
+    fn describe(&self) -> String {
+        match self {
+            Job::SchemaCreate { db, .. } => format!("database {}", ident(db)),
+            Job::TableSchema(t) => format!("schema of {}", t.table.display()),
+            Job::Post { db, .. } => format!("routines and events of {}", ident(db)),
+            Job::Sequence(t) => format!("sequence {}", t.table.display()),
+            Job::PlanData(t) => format!("{} (planning chunks)", t.table.display()),
+            Job::Chunk(t, c) => format!("{} {}", t.table.display(), c.describe(t.table.key.as_ref().map(|k| k.column.as_str()))),
+            Job::View(t) => format!("view {}", t.table.display()),
+            Job::Triggers(t) => format!("triggers of {}", t.table.display()),
+        }
+    }
+}
+
+/// The job queue. Workers may add jobs (chunks of a planned table); the
+/// main thread waits until every job of a phase is done.
+pub struct Queue {
+    tx: Mutex<Option<Sender<Job>>>,
+    rx: Receiver<Job>,
+    pending: Mutex<usize>,
+    idle: Condvar,
+}
+
+impl Default for Queue {
+    fn default() -> Self {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        Queue { tx: Mutex::new(Some(tx)), rx, pending: Mutex::new(0), idle: Condvar::new() }
+    }
+}
+
+impl Queue {
+    pub fn push(&self, job: Job) {
+        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = tx.as_ref() {
+            *self.pending.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+            if tx.send(job).is_err() {
+                self.done();
+            }
+        }
+    }
+
+    fn done(&self) {
+        let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        *p = p.saturating_sub(1);
+        if *p == 0 {
+            self.idle.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` for every queued job (and the jobs they
+    /// queued) to be done; returns whether they are.
+    pub fn wait_idle_for(&self, timeout: Duration) -> bool {
+        let p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let p = match self.idle.wait_timeout_while(p, timeout, |n| *n > 0) {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        };
+        *p == 0
+    }
+
+    /// No more jobs: workers finish once the queue is empty.
+    pub fn close(&self) {
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+}
+
+/// What the workers share.
+pub struct Ctx<'a> {
+    pub opts: &'a Options,
+    pub out: &'a Output,
+    pub headers: &'a Headers,
+    pub control: &'a Control,
+    pub queue: &'a Queue,
+    pub progress: &'a ProgressBar,
+    pub rows: AtomicU64,
+    pub max_statement: AtomicU64,
+}
+
+impl Ctx<'_> {
+    fn show_progress(&self) {
+        let bytes = self.out.bytes.load(Ordering::Relaxed);
+        let secs = self.progress.elapsed().as_secs_f64().max(0.001);
+        self.progress.set_message(format!(
+            "{} rows, {} ({}/s)",
+            self.rows.load(Ordering::Relaxed),
+            common::progress::human_bytes(bytes),
+            common::progress::human_bytes((bytes as f64 / secs) as u64)
+        ));
+    }
+}
+
+/// A worker's life: take jobs until the queue closes.
+pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
+    while let Ok(job) = ctx.queue.rx.recv() {
+        if !ctx.control.aborted() {
+            if let Err(e) = run_job(conn, ctx, &job) {
+                if !ctx.control.aborted() {
+                    ctx.control.fail(e.context(job.describe()));
+                }
+            }
+        }
+        ctx.queue.done();
+    }
+    // Ends the snapshot; the connection closes when dropped.
+    let _ = conn.query_drop("ROLLBACK");
+}
+
+fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
+    let out = ctx.out;
+    let comp = out.compression;
+    let schema_file = |file: DumpFile, body: String| -> Result<()> {
+        let mut content = ctx.headers.schema.clone();
+        content.push_str(&body);
+        out.write_file(file, content.as_bytes())
+    };
+    let other_file = |file: DumpFile, body: String| -> Result<()> {
+        let mut content = ctx.headers.other.clone();
+        content.push_str(&body);
+        out.write_file(file, content.as_bytes())
+    };
+    match job {
+        Job::SchemaCreate { db, form } => {
+            other_file(DumpFile::SchemaCreate { db: form.clone(), compression: comp }, schema::database_create(conn, db)?)
+        }
+        Job::TableSchema(t) => {
+            let tb = &t.table;
+            schema_file(
+                DumpFile::TableSchema { db: tb.db_form.clone(), table: tb.name_form.clone(), compression: comp },
+                schema::table_create(conn, tb)?,
+            )
+        }
+        Job::Post { db, form, routines } => {
+            other_file(DumpFile::Post { db: form.clone(), compression: comp }, schema::post(conn, db, routines)?)
+        }
+        Job::Sequence(t) => {
+            let tb = &t.table;
+            other_file(
+                DumpFile::SequenceSchema { db: tb.db_form.clone(), table: tb.name_form.clone(), compression: comp },
+                schema::sequence(conn, tb)?,
+            )
+        }
+        Job::View(t) => {
+            let tb = &t.table;
+            let placeholder = schema::view_placeholder(conn, tb)?;
+            let view = schema::view_create(conn, tb)?;
+            other_file(
+                DumpFile::TableSchema { db: tb.db_form.clone(), table: tb.name_form.clone(), compression: comp },
+                placeholder,
+            )?;
+            other_file(DumpFile::ViewSchema { db: tb.db_form.clone(), table: tb.name_form.clone(), compression: comp }, view)
+        }
+        Job::Triggers(t) => {
+            let tb = &t.table;
+            other_file(
+                DumpFile::Triggers { db: tb.db_form.clone(), table: Some(tb.name_form.clone()), compression: comp },
+                schema::triggers(conn, tb)?,
+            )
+        }
+        Job::PlanData(t) => plan_table(conn, ctx, t),
+        Job::Chunk(t, c) => dump_chunk(conn, ctx, t, c),
+    }
+}
+
+fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<()> {
+    if ctx.opts.data_checksums {
+        let r: Option<mysql::Row> = conn
+            .query_first(format!("CHECKSUM TABLE {}", t.table.qualified()))
+            .map_err(|e| anyhow!("{} (CHECKSUM TABLE)", common::conn::server_message(&e)))?;
+        let sum = r.map(|r| text(&r[1])).filter(|s| !s.is_empty());
+        *t.checksum.lock().unwrap_or_else(|p| p.into_inner()) = sum;
+    }
+    let chunks = chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads)?;
+    log::info!("{}: {} chunk(s)", t.table.display(), chunks.len());
+    t.pending.store(chunks.len(), Ordering::SeqCst);
+    for c in chunks {
+        ctx.queue.push(Job::Chunk(t.clone(), c));
+    }
+    Ok(())
+}
+
+fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) -> Result<()> {
+    let tb = &t.table;
+    let cols: Vec<String> = tb
+        .data_columns()
+        .map(|col| if col.kind == ValueKind::Float { format!("{} + 0e0", ident(&col.name)) } else { ident(&col.name) })
+        .collect();
+    let mut conds = Vec::new();
+    if let Some(cond) = tb.key.as_ref().and_then(|k| c.condition(&k.column)) {
+        conds.push(cond);
+    }
+    if let Some(w) = &ctx.opts.where_clause {
+        conds.push(format!("({w})"));
+    }
+    let mut q = format!("SELECT /*!40001 SQL_NO_CACHE */ {} FROM {}", cols.join(", "), tb.qualified());
+    if !conds.is_empty() {
+        q.push_str(&format!(" WHERE {}", conds.join(" AND ")));
+    }
+    if ctx.opts.order_by_primary && !tb.key_columns.is_empty() {
+        let order: Vec<String> = tb.key_columns.iter().map(|k| ident(k)).collect();
+        q.push_str(&format!(" ORDER BY {}", order.join(", ")));
+    }
+    let mut w = ChunkWriter::new(ctx.out, ctx.opts, ctx.headers, tb, c.part);
+    let result = conn.query_iter(&q).map_err(|e| anyhow!("{}", client_error(&e)))?;
+    let mut since_update = 0u64;
+    for row in result {
+        if ctx.control.aborted() {
+            return Err(Control::aborted_error());
+        }
+        let row = row.map_err(|e| anyhow!("reading rows: {}", client_error(&e)))?;
+        let mut values = row.unwrap();
+        // The text protocol gives bytes or NULL; anything else becomes its text.
+        for v in values.iter_mut() {
+            if !matches!(v, Value::Bytes(_) | Value::NULL) {
+                *v = Value::Bytes(text(v).into_bytes());
+            }
+        }
+        w.row(values.iter().map(|v| match v {
+            Value::Bytes(b) => Some(b.as_slice()),
+            _ => None,
+        }))?;
+        since_update += 1;
+        if since_update == 20_000 {
+            ctx.rows.fetch_add(since_update, Ordering::Relaxed);
+            since_update = 0;
+            ctx.show_progress();
+        }
+    }
+    let (rows, max_statement) = w.finish()?;
+    log::info!(
+        "{} {}: {rows} rows by {}",
+        tb.display(),
+        c.describe(tb.key.as_ref().map(|k| k.column.as_str())),
+        std::thread::current().name().unwrap_or("worker")
+    );
+    ctx.rows.fetch_add(since_update, Ordering::Relaxed);
+    ctx.max_statement.fetch_max(max_statement, Ordering::Relaxed);
+    t.rows.fetch_add(rows, Ordering::Relaxed);
+    if t.pending.fetch_sub(1, Ordering::SeqCst) == 1 {
+        table_done(ctx, t).with_context(|| format!("finishing {}", tb.display()))?;
+    }
+    ctx.show_progress();
+    Ok(())
+}
+
+/// A client error for messages: the server's code and message, or what
+/// happened to the connection.
+fn client_error(e: &mysql::Error) -> String {
+    match e {
+        mysql::Error::MySqlError(_) => common::conn::server_message(e),
+        mysql::Error::IoError(io) => format!("lost the connection to the server ({io})"),
+        mysql::Error::CodecError(_) => "lost the connection to the server (the answer was cut off)".to_string(),
+        other => common::conn::server_message(other),
+    }
+}
+
+/// All chunks of a table are written.
+fn table_done(ctx: &Ctx, t: &TableTask) -> Result<()> {
+    if t.rows.load(Ordering::SeqCst) == 0 && ctx.opts.build_empty_files {
+        let f = DumpFile::Data {
+            db: t.table.db_form.clone(),
+            table: t.table.name_form.clone(),
+            chunk: ChunkId::new(0, 0),
+            ext: DataExt::Sql,
+            compression: ctx.out.compression,
+        };
+        // An empty table's file is empty: no header, no statement.
+        let file = ctx.out.create(f)?;
+        ctx.out.finish(file)?;
+    }
+    ctx.progress.inc(1);
+    Ok(())
+}
