@@ -1,0 +1,218 @@
+//! rloader's command line, spelled as myloader spells it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser};
+use common::options::{AppArgs, ConnectionArgs};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rloader",
+    version,
+    about = "Parallel, ordered loads of mydumper-format dumps into MySQL/MariaDB",
+    disable_help_flag = true,
+    disable_version_flag = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnectionArgs,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    #[command(flatten)]
+    pub app: AppArgs,
+}
+
+/// What to do with a table that already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropMode {
+    /// Stop the load (the default).
+    Fail,
+    /// DROP TABLE and create it again.
+    Drop,
+    /// TRUNCATE an existing table and keep it.
+    Truncate,
+    /// DELETE the rows of an existing table and keep it.
+    Delete,
+    /// Keep it, create anyway (the error of an existing table is ignored).
+    None,
+    /// Leave existing tables and their data alone.
+    Skip,
+}
+
+fn parse_drop_mode(s: &str) -> Result<DropMode, String> {
+    Ok(match s.to_ascii_uppercase().as_str() {
+        "" | "1" | "DROP" => DropMode::Drop,
+        "TRUNCATE" => DropMode::Truncate,
+        "DELETE" => DropMode::Delete,
+        "NONE" => DropMode::None,
+        "SKIP" => DropMode::Skip,
+        "FAIL" | "0" => DropMode::Fail,
+        _ => return Err("expected DROP, TRUNCATE, DELETE, NONE, SKIP or FAIL".into()),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OptimizeKeys {
+    PerTable,
+    AllTables,
+    Skip,
+}
+
+fn parse_optimize_keys(s: &str) -> Result<OptimizeKeys, String> {
+    Ok(match s.to_ascii_uppercase().as_str() {
+        "" | "AFTER_IMPORT_PER_TABLE" => OptimizeKeys::PerTable,
+        "AFTER_IMPORT_ALL_TABLES" => OptimizeKeys::AllTables,
+        "SKIP" => OptimizeKeys::Skip,
+        _ => return Err("expected AFTER_IMPORT_PER_TABLE, AFTER_IMPORT_ALL_TABLES or SKIP".into()),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChecksumMode {
+    Fail,
+    Warn,
+    Skip,
+}
+
+fn parse_checksum(s: &str) -> Result<ChecksumMode, String> {
+    Ok(match s.to_ascii_uppercase().as_str() {
+        "" | "FAIL" => ChecksumMode::Fail,
+        "WARN" => ChecksumMode::Warn,
+        "SKIP" => ChecksumMode::Skip,
+        _ => return Err("expected FAIL, WARN or SKIP".into()),
+    })
+}
+
+/// `--stream` modes: whether files are deleted after they are loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamMode {
+    Traditional,
+    NoDelete,
+}
+
+fn parse_stream(s: &str) -> Result<StreamMode, String> {
+    Ok(match s.to_ascii_uppercase().as_str() {
+        "" | "1" | "TRADITIONAL" => StreamMode::Traditional,
+        "2" | "3" | "NO_DELETE" => StreamMode::NoDelete,
+        "NO_STREAM" | "NO_STREAM_AND_NO_DELETE" | "UNPACK" | "4" | "5" | "6" | "7" => {
+            return Err(format!("stream mode {s} is not supported by rloader; use TRADITIONAL or NO_DELETE"))
+        }
+        _ => return Err("expected TRADITIONAL or NO_DELETE".into()),
+    })
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct LoadArgs {
+    /// Directory of the dump to import
+    #[arg(short = 'd', long, value_name = "DIR", help_heading = "Application Options")]
+    pub directory: Option<PathBuf>,
+
+    /// Database to restore into (all selected databases load into it)
+    #[arg(short = 'B', long, value_name = "DB", help_heading = "Application Options")]
+    pub database: Option<String>,
+
+    /// Database in the dump to restore (the others are skipped)
+    #[arg(short = 's', long, value_name = "DB", help_heading = "Filter Options")]
+    pub source_db: Option<String>,
+
+    /// Regular expression on `db.table` (file-name forms); repeatable
+    #[arg(short = 'x', long, value_name = "REGEX", help_heading = "Filter Options")]
+    pub regex: Vec<String>,
+
+    /// Do not import triggers
+    #[arg(long, help_heading = "Filter Options")]
+    pub skip_triggers: bool,
+
+    /// Do not import routines and events
+    #[arg(long, help_heading = "Filter Options")]
+    pub skip_post: bool,
+
+    /// Do not import data
+    #[arg(long, help_heading = "Filter Options")]
+    pub no_data: bool,
+
+    /// Do not import databases, tables, views, triggers, routines or events;
+    /// data loads into existing tables
+    #[arg(long, alias = "no-schema", help_heading = "Filter Options")]
+    pub no_schemas: bool,
+
+    /// Drop existing tables before creating them (same as --drop-table=DROP)
+    #[arg(short = 'o', long, help_heading = "Execution Options")]
+    pub overwrite_tables: bool,
+
+    /// What to do with existing tables: DROP (bare), TRUNCATE, DELETE, NONE, SKIP, FAIL (default)
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "DROP", value_parser = parse_drop_mode, help_heading = "Execution Options")]
+    pub drop_table: Option<DropMode>,
+
+    /// Enable binary logging of the restore
+    #[arg(short = 'e', long, help_heading = "Execution Options")]
+    pub enable_binlog: bool,
+
+    /// Build secondary indexes after the data: AFTER_IMPORT_PER_TABLE (default), AFTER_IMPORT_ALL_TABLES, SKIP
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "AFTER_IMPORT_PER_TABLE", default_missing_value = "AFTER_IMPORT_PER_TABLE", value_parser = parse_optimize_keys, help_heading = "Execution Options")]
+    pub optimize_keys: OptimizeKeys,
+
+    /// Verify table checksums recorded in the metadata: FAIL (bare), WARN (default), SKIP
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "WARN", default_missing_value = "FAIL", value_parser = parse_checksum, help_heading = "Execution Options")]
+    pub checksum: ChecksumMode,
+
+    /// Times to retry a transaction after a deadlock or lock wait timeout
+    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Execution Options")]
+    pub retry_count: u32,
+
+    /// Read the dump from stdin: TRADITIONAL (bare) deletes loaded files, NO_DELETE keeps them
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "TRADITIONAL", value_parser = parse_stream, help_heading = "Execution Options")]
+    pub stream: Option<StreamMode>,
+
+    /// Keep the files received in stream mode
+    #[arg(long, help_heading = "Execution Options")]
+    pub no_delete: bool,
+
+    /// Data files at most loading at once per table
+    #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Threads Options")]
+    pub max_threads_per_table: usize,
+
+    /// Number of statements per transaction in data files
+    #[arg(short = 'q', long, value_name = "N", default_value_t = 1000, help_heading = "Statement Options")]
+    pub queries_per_transaction: u64,
+
+    /// Character set of the sessions
+    #[arg(long, value_name = "CHARSET", default_value = "binary", help_heading = "Statement Options")]
+    pub set_names: String,
+
+    /// Remove DEFINER from CREATE statements
+    #[arg(long, help_heading = "Statement Options")]
+    pub skip_definer: bool,
+
+    /// Header SET variables of the files not to execute (comma separated)
+    #[arg(long, value_name = "VARS", help_heading = "Statement Options")]
+    pub ignore_set: Option<String>,
+
+    /// Allow LOAD DATA LOCAL INFILE (dump files are always served from the dump only)
+    #[arg(long, help_heading = "Load from metadata Options")]
+    pub local_infile: bool,
+}
+
+impl LoadArgs {
+    pub fn drop_mode(&self) -> DropMode {
+        match (self.drop_table, self.overwrite_tables) {
+            (Some(m), _) => m,
+            (None, true) => DropMode::Drop,
+            (None, false) => DropMode::Fail,
+        }
+    }
+
+    pub fn delete_streamed(&self) -> bool {
+        !self.no_delete && self.stream != Some(StreamMode::NoDelete)
+    }
+
+    pub fn ignored_sets(&self) -> Vec<String> {
+        self.ignore_set
+            .as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(|s| s.trim().to_ascii_uppercase())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}

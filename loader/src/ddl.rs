@@ -1,0 +1,415 @@
+//! Reading and reshaping the DDL statements of a dump: names of created
+//! tables and databases, deferred secondary indexes (`--optimize-keys`),
+//! DEFINER removal (`--skip-definer`), `SET` hints (`--ignore-set`), and the
+//! session and global variable statements of option files and metadata.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// Quotes an identifier with backticks.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// Quotes a string literal.
+pub fn quote_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => o.push_str("''"),
+            '\\' => o.push_str("\\\\"),
+            c => o.push(c),
+        }
+    }
+    o.push('\'');
+    o
+}
+
+/// Reads a quoted identifier at the start of `s` (backticks or double
+/// quotes, doubled quote inside); returns it and the rest.
+fn read_ident(s: &str) -> Option<(String, &str)> {
+    let q = s.chars().next()?;
+    if q != '`' && q != '"' {
+        let end = s.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(s.len());
+        if end == 0 {
+            return None;
+        }
+        return Some((s[..end].to_string(), &s[end..]));
+    }
+    let mut out = String::new();
+    let mut chars = s.char_indices().skip(1).peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == q {
+            if chars.peek().map(|(_, c)| *c) == Some(q) {
+                chars.next();
+                out.push(q);
+                continue;
+            }
+            return Some((out, &s[i + 1..]));
+        }
+        out.push(c);
+    }
+    None
+}
+
+/// Skips whitespace and version comments' `/*!NNNNN` and `*/` markers.
+fn skip_blanks(mut s: &str) -> &str {
+    loop {
+        let t = s.trim_start();
+        if let Some(rest) = t.strip_prefix("/*!") {
+            s = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        } else if let Some(rest) = t.strip_prefix("*/") {
+            s = rest;
+        } else {
+            return t;
+        }
+    }
+}
+
+fn strip_keyword<'a>(s: &'a str, kw: &str) -> Option<&'a str> {
+    let s = skip_blanks(s);
+    if s.get(..kw.len()).is_some_and(|head| head.eq_ignore_ascii_case(kw)) {
+        let rest = &s[kw.len()..];
+        if rest.chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_')) {
+            return Some(rest);
+        }
+    }
+    None
+}
+
+/// The name a `CREATE TABLE` statement creates, and whether it says
+/// `IF NOT EXISTS`. `None` for other statements (including `CREATE SEQUENCE`).
+pub fn created_table(stmt: &str) -> Option<(String, bool)> {
+    let rest = strip_keyword(stmt, "CREATE")?;
+    let rest = strip_keyword(rest, "OR").and_then(|r| strip_keyword(r, "REPLACE")).unwrap_or(rest);
+    let rest = strip_keyword(rest, "TEMPORARY").unwrap_or(rest);
+    let rest = strip_keyword(rest, "TABLE")?;
+    let (rest, if_not_exists) = match strip_keyword(rest, "IF")
+        .and_then(|r| strip_keyword(r, "NOT"))
+        .and_then(|r| strip_keyword(r, "EXISTS"))
+    {
+        Some(r) => (r, true),
+        None => (rest, false),
+    };
+    let (name, _) = read_ident(skip_blanks(rest))?;
+    Some((name, if_not_exists))
+}
+
+/// The database a `CREATE DATABASE` / `CREATE SCHEMA` statement creates.
+pub fn created_database(stmt: &str) -> Option<String> {
+    let rest = strip_keyword(stmt, "CREATE")?;
+    let rest = strip_keyword(rest, "DATABASE").or_else(|| strip_keyword(rest, "SCHEMA"))?;
+    let rest = strip_keyword(rest, "IF")
+        .and_then(|r| strip_keyword(r, "NOT"))
+        .and_then(|r| strip_keyword(r, "EXISTS"))
+        .unwrap_or(rest);
+    read_ident(skip_blanks(rest)).map(|(n, _)| n)
+}
+
+/// `LOAD DATA [LOW_PRIORITY|CONCURRENT] LOCAL INFILE '<name>'`: the name.
+pub fn load_data_file(stmt: &str) -> Option<String> {
+    let rest = strip_keyword(stmt, "LOAD")?;
+    let rest = strip_keyword(rest, "DATA")?;
+    let rest = strip_keyword(rest, "LOW_PRIORITY").or_else(|| strip_keyword(rest, "CONCURRENT")).unwrap_or(rest);
+    let rest = strip_keyword(rest, "LOCAL")?;
+    let rest = strip_keyword(rest, "INFILE")?.trim_start();
+    let body = rest.strip_prefix('\'')?;
+    let end = body.find('\'')?;
+    Some(body[..end].to_string())
+}
+
+/// A LOAD DATA statement that names no CHARACTER SET, with
+/// `CHARACTER SET binary` added after its table: mydumper writes the data
+/// files' bytes as the server holds them (its sessions use SET NAMES
+/// binary), so they must not be converted from the database's character set.
+pub fn load_data_binary(stmt: &str) -> Option<String> {
+    load_data_file(stmt)?;
+    let upper = stmt.to_ascii_uppercase();
+    if upper.contains(" CHARACTER SET ") {
+        return None;
+    }
+    let at = upper.find(" INTO TABLE ")? + " INTO TABLE ".len();
+    let rest = &stmt[at..];
+    let trimmed = rest.trim_start();
+    let (_, after) = read_ident(trimmed)?;
+    let end = at + (rest.len() - trimmed.len()) + (trimmed.len() - after.len());
+    Some(format!("{} CHARACTER SET binary{}", &stmt[..end], &stmt[end..]))
+}
+
+/// A `CREATE TABLE` with its secondary indexes and foreign keys taken out,
+/// to be added once the data is in.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeferredKeys {
+    /// The CREATE TABLE without the deferred lines.
+    pub create: String,
+    /// `ADD …` clauses for indexes, in their original order.
+    pub indexes: Vec<String>,
+    /// `ADD CONSTRAINT … FOREIGN KEY …` clauses.
+    pub foreign_keys: Vec<String>,
+}
+
+impl DeferredKeys {
+    /// `ALTER TABLE` statements adding the indexes: one per FULLTEXT index
+    /// (InnoDB adds one at a time), the others together.
+    pub fn index_statements(&self, table: &str) -> Vec<String> {
+        let t = quote_ident(table);
+        let (fulltext, other): (Vec<_>, Vec<_>) = self.indexes.iter().partition(|c| c.starts_with("ADD FULLTEXT"));
+        let mut out = Vec::new();
+        if !other.is_empty() {
+            out.push(format!("ALTER TABLE {t} {}", other.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+        for f in fulltext {
+            out.push(format!("ALTER TABLE {t} {f}"));
+        }
+        out
+    }
+
+    pub fn foreign_key_statement(&self, table: &str) -> Option<String> {
+        (!self.foreign_keys.is_empty()).then(|| format!("ALTER TABLE {} {}", quote_ident(table), self.foreign_keys.join(", ")))
+    }
+}
+
+/// Engines whose secondary indexes are worth building after the load.
+const OPTIMIZE_ENGINES: &[&str] = &["InnoDB", "ROCKSDB"];
+
+/// Splits the secondary indexes and foreign keys off a server-formatted
+/// `CREATE TABLE` (`SHOW CREATE TABLE` layout: one definition per line, two
+/// spaces in front). Indexes over an AUTO_INCREMENT column stay, as the
+/// column needs one. `None` when there is nothing to defer or the statement
+/// does not have that layout.
+pub fn defer_keys(create: &str) -> Option<DeferredKeys> {
+    let lines: Vec<&str> = create.split('\n').collect();
+    if lines.len() < 3 || !lines[0].trim_end().ends_with('(') {
+        return None;
+    }
+    let close = lines.iter().position(|l| l.starts_with(')'))?;
+    let tail = lines[close..].join("\n");
+    let engine_ok = OPTIMIZE_ENGINES.iter().any(|e| tail.contains(&format!("ENGINE={e}")));
+    if !engine_ok || tail.contains("SEQUENCE=1") {
+        return None;
+    }
+    let defs: Vec<&str> = lines[1..close].iter().map(|l| l.strip_suffix(',').unwrap_or(l)).collect();
+    let auto_inc: Vec<String> = defs
+        .iter()
+        .filter(|d| d.starts_with("  `") && d.contains(" AUTO_INCREMENT"))
+        .filter_map(|d| read_ident(d.trim_start()).map(|(n, _)| quote_ident(&n)))
+        .collect();
+    let mut keep = Vec::new();
+    let mut out = DeferredKeys::default();
+    for d in defs {
+        let body = d.trim_start();
+        let is_index = d.starts_with("  ")
+            && ["KEY ", "UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY ", "INDEX "].iter().any(|k| body.starts_with(k));
+        let is_fk = d.starts_with("  CONSTRAINT ") && body.contains(" FOREIGN KEY ");
+        if is_index && !auto_inc.iter().any(|c| index_columns(body).contains(c)) {
+            out.indexes.push(format!("ADD {body}"));
+        } else if is_fk {
+            out.foreign_keys.push(format!("ADD {body}"));
+        } else {
+            keep.push(d);
+        }
+    }
+    if out.indexes.is_empty() && out.foreign_keys.is_empty() {
+        return None;
+    }
+    let mut create_text = lines[0].to_string();
+    create_text.push('\n');
+    create_text.push_str(&keep.join(",\n"));
+    create_text.push('\n');
+    create_text.push_str(&tail);
+    out.create = create_text;
+    Some(out)
+}
+
+/// The column-list part of an index definition: text between the first `(`
+/// and its matching `)`.
+fn index_columns(def: &str) -> &str {
+    let Some(open) = def.find('(') else { return "" };
+    let mut depth = 0;
+    let mut in_q = false;
+    for (i, c) in def[open..].char_indices() {
+        match c {
+            '`' => in_q = !in_q,
+            '(' if !in_q => depth += 1,
+            ')' if !in_q => {
+                depth -= 1;
+                if depth == 0 {
+                    return &def[open..open + i + 1];
+                }
+            }
+            _ => {}
+        }
+    }
+    &def[open..]
+}
+
+fn definer_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)\bDEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.|'')*'|[^\s@]+)\s*@\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.|'')*'|[^\s*]+)\s*")
+            .expect("valid DEFINER pattern")
+    })
+}
+
+/// Removes the `DEFINER=user@host` clause of a CREATE statement, so the
+/// object is owned by the loading user.
+pub fn strip_definer(stmt: &str) -> Option<String> {
+    strip_keyword(stmt, "CREATE")?;
+    let m = definer_re().find(stmt)?;
+    let mut s = String::with_capacity(stmt.len());
+    s.push_str(&stmt[..m.start()]);
+    s.push_str(&stmt[m.end()..]);
+    Some(s)
+}
+
+/// The variable a `/*!NNNNN SET VAR=… */` header hint sets, upper-cased.
+pub fn hint_set_variable(stmt: &str) -> Option<String> {
+    let rest = stmt.trim_start().strip_prefix("/*!")?;
+    let rest = strip_keyword(rest.trim_start_matches(|c: char| c.is_ascii_digit()), "SET")?;
+    let rest = rest.trim_start();
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '@')).unwrap_or(rest.len());
+    Some(rest[..end].trim_start_matches('@').to_ascii_uppercase())
+}
+
+/// `SET SESSION` for a `[myloader_session_variables]` entry. A value ending
+/// in a version comment opener (`'X' /*!40101`) is set inside that comment,
+/// as myloader does.
+pub fn session_statement(key: &str, value: &str) -> String {
+    let key = key.trim().to_ascii_uppercase();
+    let value = value.trim();
+    if let Some(pos) = value.rfind("/*!") {
+        let version = value[pos..].trim();
+        let v = value[..pos].trim();
+        format!("{version} SET SESSION {key} = {v} */")
+    } else {
+        format!("SET SESSION {key} = {value}")
+    }
+}
+
+/// The SQL_MODE to load with when a dump does not name one (mydumper 0.10
+/// files carry none): the server's, with `NO_AUTO_VALUE_ON_ZERO` (zeros in
+/// AUTO_INCREMENT columns stay zeros) and without the modes that would
+/// reject or misread dumped values (strict modes, `NO_BACKSLASH_ESCAPES`,
+/// `ANSI_QUOTES`, `PIPES_AS_CONCAT`), as mydumper derives its files' mode.
+pub fn load_sql_mode(server_mode: &str) -> String {
+    const DROP: &[&str] = &["STRICT_TRANS_TABLES", "STRICT_ALL_TABLES", "NO_BACKSLASH_ESCAPES", "ANSI_QUOTES", "PIPES_AS_CONCAT", "ANSI", "TRADITIONAL", "ORACLE"];
+    let mut modes = vec!["NO_AUTO_VALUE_ON_ZERO".to_string()];
+    for m in server_mode.split(',').map(str::trim).filter(|m| !m.is_empty()) {
+        let up = m.to_ascii_uppercase();
+        if !DROP.contains(&up.as_str()) && !modes.contains(&up) {
+            modes.push(up);
+        }
+    }
+    modes.join(",")
+}
+
+/// A saved global variable value written back as SQL: numbers bare, the
+/// rest quoted.
+pub fn restore_value(v: &str) -> String {
+    if !v.is_empty() && v.parse::<f64>().is_ok() {
+        v.to_string()
+    } else {
+        quote_str(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_created_objects() {
+        assert_eq!(created_table("CREATE TABLE `a``b` (\n x int)"), Some(("a`b".into(), false)));
+        assert_eq!(created_table("CREATE TABLE IF NOT EXISTS `v`(\n`id` int)"), Some(("v".into(), true)));
+        assert_eq!(created_table("CREATE SEQUENCE `s` start with 1"), None);
+        assert_eq!(created_table("INSERT INTO `t` VALUES(1)"), None);
+        assert_eq!(created_table("ünï"), None);
+        assert_eq!(
+            created_database("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `ünï` /*!40100 DEFAULT CHARACTER SET utf8mb4 */"),
+            Some("ünï".into())
+        );
+        assert_eq!(created_database("CREATE DATABASE `torture` /*!40100 x */"), Some("torture".into()));
+        assert_eq!(
+            load_data_file("LOAD DATA LOCAL INFILE 'db.t.00000.dat.zst' INTO TABLE `t`"),
+            Some("db.t.00000.dat.zst".into())
+        );
+    }
+
+    #[test]
+    fn load_data_reads_bytes_as_they_are() {
+        assert_eq!(
+            load_data_binary("LOAD DATA LOCAL INFILE 'd.t.00000.dat' INTO TABLE `t``x` FIELDS TERMINATED BY ','").unwrap(),
+            "LOAD DATA LOCAL INFILE 'd.t.00000.dat' INTO TABLE `t``x` CHARACTER SET binary FIELDS TERMINATED BY ','"
+        );
+        assert_eq!(load_data_binary("LOAD DATA LOCAL INFILE 'd.t.00000.dat' INTO TABLE `t` CHARACTER SET latin1 FIELDS"), None);
+        assert_eq!(load_data_binary("INSERT INTO `t` VALUES(1)"), None);
+    }
+
+    const CHILD: &str = "CREATE TABLE `child` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `parent_id` int(11) DEFAULT NULL,\n  `body` text,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `u` (`id`,`parent_id`),\n  KEY `parent_id` (`parent_id`),\n  FULLTEXT KEY `ft` (`body`),\n  CONSTRAINT `child_ibfk_1` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`) ON DELETE CASCADE,\n  CONSTRAINT `chk` CHECK (`id` > 0)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+
+    #[test]
+    fn defers_secondary_keys_and_foreign_keys() {
+        let d = defer_keys(CHILD).unwrap();
+        assert_eq!(
+            d.create,
+            "CREATE TABLE `child` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `parent_id` int(11) DEFAULT NULL,\n  `body` text,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `u` (`id`,`parent_id`),\n  CONSTRAINT `chk` CHECK (`id` > 0)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+        );
+        assert_eq!(
+            d.index_statements("child"),
+            vec!["ALTER TABLE `child` ADD KEY `parent_id` (`parent_id`)".to_string(), "ALTER TABLE `child` ADD FULLTEXT KEY `ft` (`body`)".to_string()]
+        );
+        assert_eq!(
+            d.foreign_key_statement("child").unwrap(),
+            "ALTER TABLE `child` ADD CONSTRAINT `child_ibfk_1` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`) ON DELETE CASCADE"
+        );
+    }
+
+    #[test]
+    fn leaves_other_tables_alone() {
+        assert_eq!(defer_keys(&CHILD.replace("InnoDB", "MyISAM")), None);
+        assert_eq!(defer_keys("CREATE TABLE `t` (\n  `id` int,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB"), None);
+        assert_eq!(defer_keys("CREATE TABLE IF NOT EXISTS `v`(\n`id` int\n) ENGINE=MEMORY"), None);
+    }
+
+    #[test]
+    fn partitioned_table_tail_is_kept() {
+        let c = "CREATE TABLE `p` (\n  `id` int NOT NULL,\n  `k` int,\n  PRIMARY KEY (`id`),\n  KEY `k` (`k`)\n) ENGINE=InnoDB\n PARTITION BY HASH (`id`)\nPARTITIONS 4";
+        let d = defer_keys(c).unwrap();
+        assert!(d.create.ends_with("PRIMARY KEY (`id`)\n) ENGINE=InnoDB\n PARTITION BY HASH (`id`)\nPARTITIONS 4"));
+        assert_eq!(d.indexes, vec!["ADD KEY `k` (`k`)"]);
+    }
+
+    #[test]
+    fn definer_is_removed() {
+        assert_eq!(
+            strip_definer("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1").unwrap(),
+            "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1"
+        );
+        assert_eq!(
+            strip_definer("CREATE DEFINER=`a``b`@`%` TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1").unwrap(),
+            "CREATE TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1"
+        );
+        assert_eq!(strip_definer("DROP TRIGGER IF EXISTS `x`"), None);
+    }
+
+    #[test]
+    fn hints_and_sessions() {
+        assert_eq!(hint_set_variable("/*!40103 SET TIME_ZONE='+00:00' */"), Some("TIME_ZONE".into()));
+        assert_eq!(hint_set_variable("/*!40014 SET FOREIGN_KEY_CHECKS=0*/"), Some("FOREIGN_KEY_CHECKS".into()));
+        assert_eq!(hint_set_variable("SET @a=1"), None);
+        assert_eq!(
+            session_statement("SQL_MODE", "'NO_AUTO_VALUE_ON_ZERO' /*!40101"),
+            "/*!40101 SET SESSION SQL_MODE = 'NO_AUTO_VALUE_ON_ZERO' */"
+        );
+        assert_eq!(session_statement("innodb_lock_wait_timeout", "1"), "SET SESSION INNODB_LOCK_WAIT_TIMEOUT = 1");
+        assert_eq!(restore_value("151"), "151");
+        assert_eq!(
+            load_sql_mode("STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"),
+            "NO_AUTO_VALUE_ON_ZERO,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_CREATE_USER,NO_ENGINE_SUBSTITUTION"
+        );
+        assert_eq!(restore_value("ON"), "'ON'");
+        assert_eq!(quote_str("a'b\\"), "'a''b\\\\'");
+    }
+}

@@ -1,0 +1,540 @@
+//! Executing dump files on one connection: sessions, statements,
+//! transactions with retries, LOAD DATA served from the dump, and the
+//! handling of existing tables.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::conn::{error_code, server_message};
+use common::naming::{DataExt, DumpFile};
+use mysql::prelude::Queryable;
+use mysql::{Conn, LocalInfileHandler};
+
+use crate::cli::DropMode;
+use crate::ddl;
+use crate::files::Registry;
+use crate::sqltext;
+use crate::statement::{Statement, StatementReader};
+
+/// MySQL error codes worth retrying a transaction for.
+pub const ER_LOCK_DEADLOCK: u16 = 1213;
+pub const ER_LOCK_WAIT_TIMEOUT: u16 = 1205;
+const ER_TABLE_EXISTS: u16 = 1050;
+
+/// Settings every worker shares for the whole run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub drop_mode: DropMode,
+    pub retry_count: u32,
+    pub queries_per_transaction: u64,
+    pub skip_definer: bool,
+    pub ignore_sets: Vec<String>,
+    /// Delete each file once it is loaded (stream mode).
+    pub delete_loaded: bool,
+    pub set_names: String,
+    pub enable_binlog: bool,
+    /// SQL_MODE of the sessions until the dump sets its own.
+    pub sql_mode: String,
+}
+
+/// State shared by the scheduler and the workers.
+pub struct Shared {
+    pub settings: Settings,
+    pub registry: Registry,
+    pub abort: AtomicBool,
+    pub rows: AtomicU64,
+    pub bytes: AtomicU64,
+}
+
+/// Session statements for the workers' connections (option files and the
+/// dump's metadata); `version` changes when they do.
+#[derive(Debug, Default)]
+pub struct SessionVars {
+    pub version: u64,
+    pub statements: Vec<String>,
+}
+
+/// Why a file did not load.
+#[derive(Debug)]
+pub struct LoadError {
+    pub file: Option<String>,
+    pub line: Option<u64>,
+    pub message: String,
+    /// The load was stopped because another job failed.
+    pub aborted: bool,
+}
+
+impl LoadError {
+    pub fn new(message: impl Into<String>) -> Self {
+        LoadError { file: None, line: None, message: message.into(), aborted: false }
+    }
+
+    fn in_file(path: &Path, line: Option<u64>, message: impl Into<String>) -> Self {
+        LoadError { file: Some(display_name(path)), line, message: message.into(), aborted: false }
+    }
+
+    fn aborted() -> Self {
+        LoadError { file: None, line: None, message: "stopped".into(), aborted: true }
+    }
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.line) {
+            (Some(file), Some(line)) => write!(f, "{file}, line {line}: {}", self.message),
+            (Some(file), None) => write!(f, "{file}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+pub fn display_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+/// What a file is executed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRole {
+    /// `-schema-create.sql`.
+    Database,
+    /// `-schema.sql` / `-schema-sequence.sql`: existing-table handling
+    /// applies; with `defer_keys`, secondary indexes and foreign keys are
+    /// taken out to be added after the data.
+    Table { defer_keys: bool },
+    /// A data file: transactions, retries from the last commit.
+    Data,
+    /// Views, triggers, routines, events.
+    Post,
+}
+
+/// What executing a file found out.
+#[derive(Debug, Default)]
+pub struct FileOutcome {
+    /// The database a `CREATE DATABASE` created.
+    pub database: Option<String>,
+    /// The table a `CREATE TABLE` created (or found).
+    pub table: Option<String>,
+    /// Indexes and foreign keys to add after the data.
+    pub deferred: Option<ddl::DeferredKeys>,
+    /// The table existed and is to be left alone with its data (SKIP).
+    pub skip_data: bool,
+}
+
+/// One worker's connection and what it has set on it.
+pub struct Session {
+    conn: Conn,
+    shared: Arc<Shared>,
+    current_db: Option<String>,
+    session_version: u64,
+    infile_error: Arc<Mutex<Option<String>>>,
+    /// `.dat` files served while loading the current file.
+    served: Vec<PathBuf>,
+}
+
+enum Step {
+    Ok,
+    Failed(mysql::Error),
+}
+
+impl Session {
+    /// Prepares a fresh connection: timeouts, checks, binary log, names.
+    pub fn new(conn: Conn, shared: Arc<Shared>) -> Result<Session, LoadError> {
+        let mut s = Session {
+            conn,
+            shared,
+            current_db: None,
+            session_version: u64::MAX,
+            infile_error: Arc::new(Mutex::new(None)),
+            served: Vec::new(),
+        };
+        let mut setup = vec![
+            "SET SESSION WAIT_TIMEOUT = 2147483".to_string(),
+            "SET SESSION NET_WRITE_TIMEOUT = 2147483".to_string(),
+            "SET SESSION FOREIGN_KEY_CHECKS = 0".to_string(),
+            "SET SESSION AUTOCOMMIT = 1".to_string(),
+        ];
+        // UNIQUE_CHECKS stays on. Turned off, InnoDB may skip duplicate
+        // checks on secondary unique indexes (change buffering), so an edited
+        // dump or one loaded into a table with other keys or collations could
+        // leave silent duplicates; and on MariaDB 10.6+ it switches inserts
+        // into an empty table to the buffered bulk path, which measured over
+        // twice the server CPU of plain inserts for a 100k-row sysbench file
+        // (10.11). Neither trade is worth it.
+        setup.push(format!("SET SESSION SQL_MODE = {}", ddl::quote_str(&s.shared.settings.sql_mode)));
+        setup.push(format!("SET NAMES {}", s.shared.settings.set_names));
+        for q in setup {
+            s.conn.query_drop(&q).map_err(|e| LoadError::new(format!("session setup `{q}`: {}", server_message(&e))))?;
+        }
+        if !s.shared.settings.enable_binlog {
+            if let Err(e) = s.conn.query_drop("SET SQL_LOG_BIN = 0") {
+                log::warn!("cannot turn off binary logging for the load ({}); the restore will be binlogged", server_message(&e));
+            }
+        }
+        Ok(s)
+    }
+
+    /// Applies the session variables of the option files and the dump.
+    pub fn apply_vars(&mut self, vars: &SessionVars) -> Result<(), LoadError> {
+        if self.session_version == vars.version {
+            return Ok(());
+        }
+        for q in &vars.statements {
+            self.conn
+                .query_drop(q)
+                .map_err(|e| LoadError::new(format!("session variable `{q}`: {}", server_message(&e))))?;
+        }
+        self.session_version = vars.version;
+        Ok(())
+    }
+
+    pub fn use_db(&mut self, db: &str) -> Result<(), LoadError> {
+        if self.current_db.as_deref() == Some(db) {
+            return Ok(());
+        }
+        let q = format!("USE {}", ddl::quote_ident(db));
+        self.conn.query_drop(&q).map_err(|e| LoadError::new(format!("USE `{db}`: {}", server_message(&e))))?;
+        self.current_db = Some(db.to_string());
+        Ok(())
+    }
+
+    /// Runs statements that rloader generated (deferred keys), retrying
+    /// lock conflicts.
+    pub fn run_generated(&mut self, what: &str, statements: &[String]) -> Result<(), LoadError> {
+        for q in statements {
+            let mut attempt = 0;
+            loop {
+                match self.conn.query_drop(q) {
+                    Ok(()) => break,
+                    Err(e) if retryable(&e) && attempt < self.shared.settings.retry_count => {
+                        attempt += 1;
+                        log::warn!("{what}: {}; retrying ({attempt}/{})", server_message(&e), self.shared.settings.retry_count);
+                        std::thread::sleep(backoff(attempt));
+                    }
+                    Err(e) => return Err(LoadError::new(format!("{what}: `{q}`: {}", server_message(&e)))),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Executes a dump file.
+    pub fn run_file(&mut self, path: &Path, role: FileRole) -> Result<FileOutcome, LoadError> {
+        self.served.clear();
+        let out = match role {
+            FileRole::Data => self.run_data(path).map(|_| FileOutcome::default()),
+            _ => self.run_ddl(path, role),
+        }?;
+        if self.shared.settings.delete_loaded {
+            for p in self.served.drain(..).chain(std::iter::once(path.to_path_buf())) {
+                let _ = std::fs::remove_file(&p);
+                self.shared.registry.forget(&p);
+            }
+        }
+        Ok(out)
+    }
+
+    fn open(&self, path: &Path) -> Result<StatementReader<Box<dyn io::BufRead + Send>>, LoadError> {
+        let r = common::compress::open(path).map_err(|e| LoadError::in_file(path, None, format!("cannot open: {e}")))?;
+        Ok(StatementReader::new(r))
+    }
+
+    fn next(&self, path: &Path, r: &mut StatementReader<Box<dyn io::BufRead + Send>>) -> Result<Option<Statement>, LoadError> {
+        if self.shared.abort.load(Ordering::Relaxed) {
+            return Err(LoadError::aborted());
+        }
+        r.next_statement().map_err(|e| LoadError::in_file(path, None, format!("cannot read: {e}")))
+    }
+
+    /// The text to send for a statement, or `None` to skip it.
+    fn prepare<'a>(&self, path: &Path, st: &'a Statement, role: FileRole) -> Result<Option<Cow<'a, str>>, LoadError> {
+        let text = sqltext::to_query(&st.text).map_err(|e| LoadError::in_file(path, Some(st.line), e.to_string()))?;
+        let settings = &self.shared.settings;
+        if !settings.ignore_sets.is_empty() {
+            if let Some(var) = ddl::hint_set_variable(&text) {
+                if settings.ignore_sets.contains(&var) {
+                    return Ok(None);
+                }
+            }
+        }
+        if let Some(s) = ddl::load_data_binary(&text) {
+            return Ok(Some(Cow::Owned(s)));
+        }
+        if settings.skip_definer && role != FileRole::Data {
+            if let Some(s) = ddl::strip_definer(&text) {
+                return Ok(Some(Cow::Owned(s)));
+            }
+        }
+        Ok(Some(text))
+    }
+
+    /// Sends one statement, serving a LOAD DATA's file from the dump.
+    fn execute(&mut self, path: &Path, sql: &str, line: u64) -> Result<Step, LoadError> {
+        let infile = ddl::load_data_file(sql);
+        if let Some(name) = &infile {
+            self.prepare_infile(path, name, line)?;
+        }
+        let r = self.conn.query_drop(sql);
+        if infile.is_some() {
+            self.conn.set_local_infile_handler(None);
+            let served = self.infile_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(err) = served {
+                return Err(LoadError::in_file(path, Some(line), err));
+            }
+        }
+        match r {
+            Ok(()) => {
+                self.shared.rows.fetch_add(self.conn.affected_rows(), Ordering::Relaxed);
+                self.shared.bytes.fetch_add(sql.len() as u64, Ordering::Relaxed);
+                Ok(Step::Ok)
+            }
+            Err(e) => Ok(Step::Failed(e)),
+        }
+    }
+
+    /// Sets up the local-infile handler for `name`, a data file beside
+    /// `path`, waiting for it to arrive.
+    fn prepare_infile(&mut self, path: &Path, name: &str, line: u64) -> Result<(), LoadError> {
+        let ok = matches!(DumpFile::parse(name), Some(DumpFile::Data { ext: DataExt::Dat, .. }));
+        if !ok {
+            return Err(LoadError::in_file(path, Some(line), format!("LOAD DATA names {name:?}, which is not a dump data file")));
+        }
+        let dat: PathBuf = path.parent().unwrap_or(Path::new(".")).join(name);
+        if !self.shared.registry.wait_for(&dat) {
+            if self.shared.abort.load(Ordering::Relaxed) {
+                return Err(LoadError::aborted());
+            }
+            return Err(LoadError::in_file(path, Some(line), format!("LOAD DATA names {name:?}, which is not in the dump")));
+        }
+        if !self.served.contains(&dat) {
+            self.served.push(dat.clone());
+        }
+        let expected = name.as_bytes().to_vec();
+        let slot = self.infile_error.clone();
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |requested, out| {
+            let result = if requested != expected.as_slice() {
+                Err(format!("the server asked for {:?} instead of the data file", String::from_utf8_lossy(requested)))
+            } else {
+                serve_file(&dat, out).map_err(|e| format!("cannot read {}: {e}", display_name(&dat)))
+            };
+            if let Err(msg) = result {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
+            }
+            Ok(())
+        })));
+        Ok(())
+    }
+
+    fn fail(&self, path: &Path, line: u64, e: &mysql::Error) -> LoadError {
+        LoadError::in_file(path, Some(line), server_message(e))
+    }
+
+    /// Schema, view, trigger and routine files: statements one by one,
+    /// each retried on lock conflicts.
+    fn run_ddl(&mut self, path: &Path, role: FileRole) -> Result<FileOutcome, LoadError> {
+        let mut r = self.open(path)?;
+        let mut out = FileOutcome::default();
+        while let Some(st) = self.next(path, &mut r)? {
+            let Some(mut sql) = self.prepare(path, &st, role)? else { continue };
+            if role == FileRole::Database {
+                if let Some(db) = ddl::created_database(&sql) {
+                    out.database = Some(db);
+                }
+            }
+            let mut tolerate_exists = false;
+            if let FileRole::Table { defer_keys } = role {
+                if let Some((table, if_not_exists)) = ddl::created_table(&sql) {
+                    out.table = Some(table.clone());
+                    match self.existing_table(path, st.line, &table, if_not_exists)? {
+                        Existing::Create => {}
+                        Existing::Keep => continue,
+                        Existing::KeepNoData => {
+                            out.skip_data = true;
+                            continue;
+                        }
+                        Existing::CreateTolerant => tolerate_exists = true,
+                    }
+                    if defer_keys {
+                        if let Some(d) = ddl::defer_keys(&sql) {
+                            sql = Cow::Owned(d.create.clone());
+                            out.deferred = Some(d);
+                        }
+                    }
+                }
+            }
+            let mut attempt = 0;
+            loop {
+                match self.execute(path, &sql, st.line)? {
+                    Step::Ok => break,
+                    Step::Failed(e) if tolerate_exists && error_code(&e) == Some(ER_TABLE_EXISTS) => {
+                        out.deferred = None;
+                        break;
+                    }
+                    Step::Failed(e) if retryable(&e) && attempt < self.shared.settings.retry_count => {
+                        attempt += 1;
+                        log::warn!(
+                            "{}, line {}: {}; retrying ({attempt}/{})",
+                            display_name(path),
+                            st.line,
+                            server_message(&e),
+                            self.shared.settings.retry_count
+                        );
+                        std::thread::sleep(backoff(attempt));
+                    }
+                    Step::Failed(e) => {
+                        let mut err = self.fail(path, st.line, &e);
+                        if error_code(&e) == Some(ER_TABLE_EXISTS) {
+                            err.message.push_str(" (use -o/--drop-table to replace existing tables)");
+                        }
+                        return Err(err);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn existing_table(&mut self, path: &Path, line: u64, table: &str, if_not_exists: bool) -> Result<Existing, LoadError> {
+        let t = ddl::quote_ident(table);
+        let mode = self.shared.settings.drop_mode;
+        match mode {
+            DropMode::Fail => Ok(Existing::Create),
+            DropMode::None => Ok(Existing::CreateTolerant),
+            DropMode::Drop => {
+                for q in [format!("DROP TABLE IF EXISTS {t}"), format!("DROP VIEW IF EXISTS {t}")] {
+                    self.conn.query_drop(&q).map_err(|e| self.fail(path, line, &e))?;
+                }
+                Ok(Existing::Create)
+            }
+            DropMode::Truncate | DropMode::Delete | DropMode::Skip => {
+                let db = self.current_db.clone().unwrap_or_default();
+                let q = format!(
+                    "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+                    ddl::quote_str(&db),
+                    ddl::quote_str(table)
+                );
+                let kind: Option<String> = self.conn.query_first(&q).map_err(|e| self.fail(path, line, &e))?;
+                match kind.as_deref() {
+                    None => Ok(Existing::Create),
+                    Some(_) if if_not_exists => Ok(Existing::Keep),
+                    Some(_) if mode == DropMode::Skip => Ok(Existing::KeepNoData),
+                    Some(_) => {
+                        let q = if mode == DropMode::Truncate { format!("TRUNCATE TABLE {t}") } else { format!("DELETE FROM {t}") };
+                        self.conn.query_drop(&q).map_err(|e| self.fail(path, line, &e))?;
+                        Ok(Existing::Keep)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A data file: statements in transactions of `-q` statements. A
+    /// deadlock or lock wait timeout rolls back and re-reads the file from
+    /// the last commit.
+    fn run_data(&mut self, path: &Path) -> Result<(), LoadError> {
+        let per_tx = self.shared.settings.queries_per_transaction;
+        let transactional = per_tx > 1;
+        let mut committed: u64 = 0;
+        let mut attempt = 0;
+        'attempt: loop {
+            let mut r = self.open(path)?;
+            let mut index: u64 = 0;
+            let mut in_tx: u64 = 0;
+            if transactional {
+                self.conn.query_drop("START TRANSACTION").map_err(|e| LoadError::in_file(path, None, server_message(&e)))?;
+            }
+            while let Some(st) = self.next(path, &mut r).inspect_err(|_| self.rollback(transactional))? {
+                index += 1;
+                if index <= committed {
+                    continue;
+                }
+                let Some(sql) = self.prepare(path, &st, FileRole::Data).inspect_err(|_| self.rollback(transactional))? else {
+                    continue;
+                };
+                match self.execute(path, &sql, st.line).inspect_err(|_| self.rollback(transactional))? {
+                    Step::Ok => {}
+                    Step::Failed(e) => {
+                        self.rollback(transactional);
+                        if retryable(&e) && attempt < self.shared.settings.retry_count {
+                            attempt += 1;
+                            log::warn!(
+                                "{}, line {}: {}; retrying the transaction ({attempt}/{})",
+                                display_name(path),
+                                st.line,
+                                server_message(&e),
+                                self.shared.settings.retry_count
+                            );
+                            std::thread::sleep(backoff(attempt));
+                            if !transactional {
+                                committed = index - 1;
+                            }
+                            continue 'attempt;
+                        }
+                        return Err(self.fail(path, st.line, &e));
+                    }
+                }
+                if transactional {
+                    in_tx += 1;
+                    if in_tx >= per_tx {
+                        self.commit(path, st.line)?;
+                        committed = index;
+                        in_tx = 0;
+                        self.conn.query_drop("START TRANSACTION").map_err(|e| self.fail(path, st.line, &e))?;
+                    }
+                } else {
+                    committed = index;
+                }
+            }
+            if transactional {
+                self.commit(path, 0)?;
+            }
+            return Ok(());
+        }
+    }
+
+    fn commit(&mut self, path: &Path, line: u64) -> Result<(), LoadError> {
+        self.conn.query_drop("COMMIT").map_err(|e| {
+            let mut err = self.fail(path, line, &e);
+            err.message = format!("COMMIT failed: {}", err.message);
+            if line == 0 {
+                err.line = None;
+            }
+            err
+        })
+    }
+
+    fn rollback(&mut self, transactional: bool) {
+        if transactional {
+            let _ = self.conn.query_drop("ROLLBACK");
+        }
+    }
+}
+
+enum Existing {
+    Create,
+    CreateTolerant,
+    Keep,
+    KeepNoData,
+}
+
+fn retryable(e: &mysql::Error) -> bool {
+    matches!(error_code(e), Some(ER_LOCK_DEADLOCK) | Some(ER_LOCK_WAIT_TIMEOUT))
+}
+
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100 * u64::from(attempt.min(20)))
+}
+
+/// Copies a (possibly compressed) data file to the server.
+fn serve_file(path: &Path, out: &mut dyn Write) -> io::Result<()> {
+    let mut r = common::compress::open(path)?;
+    io::copy(&mut r, out)?;
+    Ok(())
+}

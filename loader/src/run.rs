@@ -1,0 +1,269 @@
+//! A whole load: connections, global variables, workers, the input (a
+//! directory or the stream on stdin) and the scheduler.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use common::config::Config;
+use common::conn::{server_message, ConnectionConfig};
+use common::naming::DumpFile;
+use crossbeam_channel::{bounded, unbounded, Sender};
+use mysql::prelude::Queryable;
+
+use crate::cli::Cli;
+use crate::ddl;
+use crate::exec::{Session, Settings, Shared};
+use crate::files::Registry;
+use crate::scheduler::{Input, Scheduler, Selection};
+
+pub fn run(cli: Cli, config: Config) -> Result<()> {
+    common::logging::init("rloader", cli.app.verbose, cli.app.logfile.as_deref())?;
+    let load = &cli.load;
+    let selection = selection(&cli, &config)?;
+    let conn = ConnectionConfig::from_args(&cli.conn)?;
+    let mut control = conn.connect()?;
+    if load.stream.is_none() && load.directory.is_none() {
+        bail!("no dump to load: give -d/--directory DIR, or --stream to read one from stdin");
+    }
+    let workers = cli.app.worker_count().max(1);
+    let server_mode: Option<String> = control
+        .query_first("SELECT @@SESSION.SQL_MODE")
+        .map_err(|e| anyhow::anyhow!("cannot read the server's SQL_MODE: {}", server_message(&e)))?;
+
+    let shared = Arc::new(Shared {
+        settings: Settings {
+            drop_mode: load.drop_mode(),
+            retry_count: load.retry_count,
+            queries_per_transaction: load.queries_per_transaction,
+            skip_definer: load.skip_definer,
+            ignore_sets: load.ignored_sets(),
+            delete_loaded: load.stream.is_some() && load.delete_streamed(),
+            set_names: load.set_names.clone(),
+            enable_binlog: load.enable_binlog,
+            sql_mode: ddl::load_sql_mode(server_mode.as_deref().unwrap_or("")),
+        },
+        registry: Registry::new(),
+        abort: AtomicBool::new(false),
+        rows: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
+    });
+
+    let saved_globals = set_globals(&mut control, &config)?;
+    let started = Instant::now();
+    let result = load_with_workers(&cli, &conn, &mut control, shared.clone(), &selection, workers);
+    restore_globals(&mut control, &saved_globals);
+    let summary = result?;
+    log::info!(
+        "restore completed: {} dump(s), {} files, {} tables, {} rows, {} in {:.1}s",
+        summary.dumps,
+        summary.files,
+        summary.tables,
+        shared.rows.load(Ordering::Relaxed),
+        common::progress::human_bytes(shared.bytes.load(Ordering::Relaxed)),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
+    let load = &cli.load;
+    if load.set_names.is_empty() || !load.set_names.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        bail!("--set-names {:?}: not a character set name", load.set_names);
+    }
+    let regex = load
+        .regex
+        .iter()
+        .map(|r| fancy_regex::Regex::new(&format!("(?i){r}")).with_context(|| format!("bad --regex {r:?}")))
+        .collect::<Result<Vec<_>>>()?;
+    let config_session = config
+        .section("myloader_session_variables")
+        .iter()
+        .map(|(k, v)| ddl::session_statement(k, v))
+        .collect();
+    Ok(Selection {
+        target_db: load.database.clone(),
+        source_db: load.source_db.clone(),
+        regex,
+        no_data: load.no_data,
+        no_schemas: load.no_schemas,
+        skip_triggers: load.skip_triggers,
+        skip_post: load.skip_post,
+        optimize_keys: load.optimize_keys,
+        checksum: load.checksum,
+        max_threads_per_table: load.max_threads_per_table,
+        config_session,
+    })
+}
+
+fn load_with_workers(
+    cli: &Cli,
+    conn: &ConnectionConfig,
+    control: &mut mysql::Conn,
+    shared: Arc<Shared>,
+    selection: &Selection,
+    workers: usize,
+) -> Result<crate::scheduler::Summary> {
+    let mut sessions = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let c = conn.connect()?;
+        sessions.push(Session::new(c, shared.clone()).map_err(|e| anyhow::anyhow!("{e}"))?);
+    }
+    let (job_tx, job_rx) = bounded(workers);
+    let (done_tx, done_rx) = unbounded();
+    let mut handles = Vec::new();
+    for (i, s) in sessions.into_iter().enumerate() {
+        let rx = job_rx.clone();
+        let tx = done_tx.clone();
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(move || crate::worker::run(s, rx, tx))
+                .context("cannot start a worker thread")?,
+        );
+    }
+    drop(done_tx);
+    drop(job_rx);
+
+    // A stream is throttled by the scheduler; a directory listing is small.
+    let (in_tx, in_rx) = if cli.load.stream.is_some() { bounded::<Input>(4096) } else { unbounded::<Input>() };
+    let mut keep_dir = None;
+    let mut temp = None;
+    let mut stream_thread = None;
+    let progress;
+    if cli.load.stream.is_some() {
+        let base = match &cli.load.directory {
+            Some(d) => {
+                prepare_stream_dir(d)?;
+                keep_dir = Some(d.clone());
+                d.clone()
+            }
+            None => {
+                let t = tempfile::Builder::new().prefix("rloader-").tempdir().context("cannot create a temporary directory")?;
+                let p = t.path().to_path_buf();
+                temp = Some(t);
+                p
+            }
+        };
+        progress = common::progress::bar(0, "jobs");
+        stream_thread = Some(crate::stream::spawn(std::io::stdin(), base, in_tx).context("cannot start the stream thread")?);
+    } else {
+        let dir = cli.load.directory.clone().expect("checked");
+        progress = common::progress::bar(0, "jobs");
+        walk(&dir, &in_tx)?;
+        drop(in_tx);
+    }
+
+    let scheduler = Scheduler::new(shared.clone(), selection, control, job_tx, done_rx, workers, progress);
+    let result = scheduler.run(in_rx);
+    // The scheduler owned the job sender: the workers end now.
+    for h in handles {
+        let _ = h.join();
+    }
+    if result.is_err() {
+        // The stream thread may be blocked on a full channel or on stdin; it
+        // is not waited for.
+        drop(stream_thread);
+    } else if let Some(h) = stream_thread {
+        let _ = h.join();
+    }
+    if let Some(t) = temp {
+        if !shared.settings.delete_loaded {
+            let kept = t.keep();
+            log::warn!("received files kept in {}", kept.display());
+        }
+    }
+    if let Some(d) = keep_dir {
+        log::info!("received files are in {}", d.display());
+    }
+    result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `-d` with `--stream`: the directory to receive into; it must not hold
+/// files already.
+fn prepare_stream_dir(d: &Path) -> Result<()> {
+    if d.exists() {
+        let mut entries = std::fs::read_dir(d).with_context(|| format!("cannot read {}", d.display()))?;
+        if entries.next().is_some() {
+            bail!("{} is not empty: stream mode receives into a new or empty directory", d.display());
+        }
+    } else {
+        std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
+    }
+    Ok(())
+}
+
+/// Announces a dump directory's files: `metadata` first, then database
+/// files, then the rest by name.
+fn walk(dir: &Path, tx: &Sender<Input>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the dump directory {}", dir.display()))?;
+    let mut files: Vec<(u8, String, DumpFile)> = Vec::new();
+    for e in entries {
+        let e = e.with_context(|| format!("cannot read the dump directory {}", dir.display()))?;
+        if !e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+            continue;
+        }
+        let name = match e.file_name().into_string() {
+            Ok(n) => n,
+            Err(n) => {
+                log::warn!("{}: not a UTF-8 file name; skipped", PathBuf::from(n).display());
+                continue;
+            }
+        };
+        let Some(kind) = DumpFile::parse(&name) else {
+            log::debug!("{name}: not a dump file; skipped");
+            continue;
+        };
+        let order = match kind {
+            DumpFile::Metadata => 0,
+            DumpFile::MetadataHeader | DumpFile::MetadataPartial(_) | DumpFile::MetadataPartialFile => continue,
+            DumpFile::SchemaCreate { .. } => 1,
+            _ => 2,
+        };
+        files.push((order, name, kind));
+    }
+    if !files.iter().any(|f| f.2 == DumpFile::Metadata) {
+        bail!(
+            "{}: no metadata file: not a mydumper dump, or the dump did not finish",
+            dir.join("metadata").display()
+        );
+    }
+    files.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    for (_, name, kind) in files {
+        tx.send(Input::File { dir: dir.to_path_buf(), name, kind }).context("scheduler gone")?;
+    }
+    tx.send(Input::EndOfDump { dir: dir.to_path_buf() }).context("scheduler gone")?;
+    Ok(())
+}
+
+/// Saves and sets `[myloader_global_variables]`.
+fn set_globals(control: &mut mysql::Conn, config: &Config) -> Result<Vec<(String, String)>> {
+    let mut saved = Vec::new();
+    for (k, v) in config.section("myloader_global_variables") {
+        let key = k.trim().to_string();
+        if !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("[myloader_global_variables]: bad variable name {key:?}");
+        }
+        let old: Option<Option<String>> = control
+            .query_first(format!("SELECT @@GLOBAL.{key}"))
+            .map_err(|e| anyhow::anyhow!("global variable {key}: {}", server_message(&e)))?;
+        control
+            .query_drop(format!("SET GLOBAL {key} = {}", v.trim()))
+            .map_err(|e| anyhow::anyhow!("SET GLOBAL {key}: {}", server_message(&e)))?;
+        log::info!("global variable {key} set to {} for the load", v.trim());
+        if let Some(Some(old)) = old {
+            saved.push((key, old));
+        }
+    }
+    Ok(saved)
+}
+
+fn restore_globals(control: &mut mysql::Conn, saved: &[(String, String)]) {
+    for (k, v) in saved {
+        if let Err(e) = control.query_drop(format!("SET GLOBAL {k} = {}", ddl::restore_value(v))) {
+            log::warn!("cannot restore global variable {k} to {v}: {}", server_message(&e));
+        }
+    }
+}

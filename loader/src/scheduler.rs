@@ -1,0 +1,903 @@
+//! The scheduler: takes dump files as they arrive (a directory walk or a
+//! stream) and hands jobs to the workers in an order that keeps every
+//! dependency: databases, then tables and sequences, then each table's data
+//! once its table exists, then deferred indexes, foreign keys, and last
+//! routines, events, triggers and views, one at a time. Several dumps may
+//! arrive one after another; each is finished before the next starts.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use common::metadata::Metadata;
+use common::naming::{ChunkId, DataExt, DumpFile};
+use crossbeam_channel::{never, select, Receiver, Sender};
+use mysql::prelude::Queryable;
+
+use crate::cli::{ChecksumMode, OptimizeKeys};
+use crate::ddl::{self, DeferredKeys};
+use crate::exec::{display_name, FileOutcome, FileRole, LoadError, SessionVars, Shared};
+use crate::worker::{Done, Job, Work};
+
+/// Tables with at least this many rows (by the metadata) or bytes of data
+/// files get their secondary indexes after the data.
+const DEFER_KEYS_ROWS: u64 = 10_000;
+const DEFER_KEYS_BYTES: u64 = 2 << 20;
+
+/// Input messages handled in one go before jobs are dispatched.
+const INPUT_BATCH: usize = 10_000;
+
+/// What the directory walk or the stream thread reports.
+pub enum Input {
+    /// A complete file in `dir`.
+    File { dir: PathBuf, name: String, kind: DumpFile },
+    /// Every file of the dump in `dir` has been announced.
+    EndOfDump { dir: PathBuf },
+    /// The input broke (a bad stream).
+    Failed(String),
+}
+
+/// Which files to load and how.
+pub struct Selection {
+    pub target_db: Option<String>,
+    pub source_db: Option<String>,
+    pub regex: Vec<fancy_regex::Regex>,
+    pub no_data: bool,
+    pub no_schemas: bool,
+    pub skip_triggers: bool,
+    pub skip_post: bool,
+    pub optimize_keys: OptimizeKeys,
+    pub checksum: ChecksumMode,
+    pub max_threads_per_table: usize,
+    /// `SET SESSION` statements from the option files.
+    pub config_session: Vec<String>,
+}
+
+/// Totals of a finished load.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub dumps: usize,
+    pub files: u64,
+    pub tables: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TableStatus {
+    /// Its database is not ready, or no schema file was seen yet.
+    Waiting,
+    /// CREATE TABLE queued or running.
+    Creating,
+    /// The table exists: data may load.
+    Ready,
+    /// Left alone (an existing table under --drop-table=SKIP).
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    NotYet,
+    Running,
+    Done,
+}
+
+struct Table {
+    schema: Option<PathBuf>,
+    status: TableStatus,
+    real_name: Option<String>,
+    waiting: Vec<(ChunkId, PathBuf)>,
+    ready: Vec<(ChunkId, PathBuf)>,
+    running: usize,
+    deferred: Option<DeferredKeys>,
+    indexes: Stage,
+    loaded_files: usize,
+    /// Rows the metadata announces: bigger tables load first.
+    rows: u64,
+    /// Bytes of the data files announced so far.
+    bytes: u64,
+}
+
+impl Table {
+    fn new(rows: u64) -> Self {
+        Table {
+            schema: None,
+            status: TableStatus::Waiting,
+            real_name: None,
+            waiting: Vec::new(),
+            ready: Vec::new(),
+            running: 0,
+            deferred: None,
+            indexes: Stage::NotYet,
+            loaded_files: 0,
+            rows,
+            bytes: 0,
+        }
+    }
+
+    fn has_deferred_indexes(&self) -> bool {
+        self.deferred.as_ref().is_some_and(|k| !k.indexes.is_empty())
+    }
+
+    fn data_outstanding(&self) -> bool {
+        !self.waiting.is_empty() || !self.ready.is_empty() || self.running > 0
+    }
+
+    /// Nothing more will happen to this table's schema and data.
+    fn settled(&self) -> bool {
+        match self.status {
+            TableStatus::Skipped => true,
+            TableStatus::Ready => !self.data_outstanding(),
+            TableStatus::Creating => false,
+            TableStatus::Waiting => self.schema.is_none() && !self.data_outstanding(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Tag {
+    Database(String),
+    Table((String, String)),
+    Data((String, String)),
+    Indexes((String, String)),
+    ForeignKeys,
+    Post,
+}
+
+/// One dump's progress.
+struct Dump {
+    dir: PathBuf,
+    metadata: Metadata,
+    seen_metadata: bool,
+    vars: Arc<SessionVars>,
+    input_done: bool,
+    /// Databases by file-name form: real name, and whether it is created.
+    dbs: HashMap<String, (String, bool)>,
+    target_ready: bool,
+    tables: BTreeMap<(String, String), Table>,
+    /// Views, triggers, routines: (order, path, db form).
+    post: Vec<(u8, PathBuf, String)>,
+    foreign_keys: Stage,
+    fk_running: usize,
+    post_stage: Stage,
+    orphans_checked: bool,
+    started: Instant,
+}
+
+pub struct Scheduler<'a> {
+    shared: Arc<Shared>,
+    sel: &'a Selection,
+    control: &'a mut mysql::Conn,
+    jobs: Sender<Job>,
+    done: Receiver<Done>,
+    idle: usize,
+    next_id: usize,
+    running: HashMap<usize, Tag>,
+    schema_queue: Vec<Job>,
+    generated_queue: Vec<Job>,
+    vars_version: u64,
+    progress: indicatif::ProgressBar,
+    summary: Summary,
+    error: Option<LoadError>,
+}
+
+impl<'a> Scheduler<'a> {
+    pub fn new(
+        shared: Arc<Shared>,
+        sel: &'a Selection,
+        control: &'a mut mysql::Conn,
+        jobs: Sender<Job>,
+        done: Receiver<Done>,
+        workers: usize,
+        progress: indicatif::ProgressBar,
+    ) -> Self {
+        Scheduler {
+            shared,
+            sel,
+            control,
+            jobs,
+            done,
+            idle: workers,
+            next_id: 0,
+            running: HashMap::new(),
+            schema_queue: Vec::new(),
+            generated_queue: Vec::new(),
+            vars_version: 0,
+            progress,
+            summary: Summary::default(),
+            error: None,
+        }
+    }
+
+    /// Runs until the input ends and every dump in it is loaded, or until
+    /// the first error.
+    pub fn run(mut self, input: Receiver<Input>) -> Result<Summary, LoadError> {
+        let mut dump: Option<Dump> = None;
+        let mut input_open = true;
+        let never_input = never::<Input>();
+        loop {
+            if self.error.is_none() && common::cancel::is_cancelled() {
+                self.fail(LoadError::new("interrupted by a signal; the load is incomplete"));
+            }
+            if self.error.is_none() {
+                if let Some(d) = dump.as_mut() {
+                    if let Err(e) = self.advance(d) {
+                        self.fail(e);
+                    }
+                }
+            }
+            if self.error.is_none() {
+                if let Some(d) = dump.as_ref() {
+                    if d.input_done && self.running.is_empty() && d.post_stage == Stage::Done {
+                        let d = dump.take().expect("dump present");
+                        match self.finish_dump(d) {
+                            Ok(()) => continue,
+                            Err(e) => self.fail(e),
+                        }
+                    }
+                }
+            }
+            if self.error.is_some() {
+                if self.running.is_empty() {
+                    break;
+                }
+            } else if !input_open && dump.is_none() {
+                break;
+            } else if !input_open {
+                // The input ended inside a dump.
+                let d = dump.as_ref().expect("dump present");
+                if !d.input_done {
+                    self.fail(LoadError::new("the input ended before the dump's final metadata: the dump is incomplete"));
+                    continue;
+                }
+            }
+            let accept_input = input_open && self.error.is_none() && !dump.as_ref().is_some_and(|d| d.input_done);
+            let in_rx = if accept_input { &input } else { &never_input };
+            if !accept_input && self.running.is_empty() {
+                if self.error.is_some() || dump.is_none() {
+                    break;
+                }
+                // advance() found nothing to do, yet the dump is not done.
+                self.fail(LoadError::new("internal: the load cannot make progress"));
+                continue;
+            }
+            select! {
+                recv(in_rx) -> msg => match msg {
+                    Ok(i) => {
+                        // Take what else has arrived before dispatching, so
+                        // that decisions see as much of the dump as there
+                        // is (a directory is announced all at once).
+                        let mut next = Some(i);
+                        let mut n = 0;
+                        while let Some(i) = next.take() {
+                            if let Err(e) = self.on_input(&mut dump, i) {
+                                self.fail(e);
+                                break;
+                            }
+                            n += 1;
+                            if n < INPUT_BATCH && !dump.as_ref().is_some_and(|d| d.input_done) {
+                                match in_rx.try_recv() {
+                                    Ok(i) => next = Some(i),
+                                    Err(crossbeam_channel::TryRecvError::Disconnected) => input_open = false,
+                                    Err(crossbeam_channel::TryRecvError::Empty) => {}
+                                }
+                            }
+                        }
+                    }
+                    Err(_) => input_open = false,
+                },
+                recv(self.done) -> msg => match msg {
+                    Ok(d) => self.on_done(&mut dump, d),
+                    Err(_) => {
+                        self.fail(LoadError::new("all workers stopped"));
+                        break;
+                    }
+                },
+                // Wake up now and then to notice a signal.
+                default(std::time::Duration::from_millis(200)) => {}
+            }
+        }
+        self.progress.finish_and_clear();
+        match self.error {
+            Some(e) => Err(e),
+            None if self.summary.dumps == 0 => Err(LoadError::new("the input held no dump")),
+            None => Ok(self.summary),
+        }
+    }
+
+    fn fail(&mut self, e: LoadError) {
+        if self.error.is_none() {
+            self.shared.abort.store(true, Ordering::Relaxed);
+            self.shared.registry.shut();
+            self.error = Some(e);
+        }
+        // Queued jobs will not run now.
+        for job in self.schema_queue.drain(..).chain(self.generated_queue.drain(..)) {
+            self.running.remove(&job.id);
+        }
+    }
+
+    fn new_dump(&mut self, dir: PathBuf) -> Dump {
+        let mut d = Dump {
+            dir,
+            metadata: Metadata::default(),
+            seen_metadata: false,
+            vars: Arc::new(SessionVars::default()),
+            input_done: false,
+            dbs: HashMap::new(),
+            target_ready: false,
+            tables: BTreeMap::new(),
+            post: Vec::new(),
+            foreign_keys: Stage::NotYet,
+            fk_running: 0,
+            post_stage: Stage::NotYet,
+            orphans_checked: false,
+            started: Instant::now(),
+        };
+        self.refresh_vars(&mut d);
+        if let Some(t) = &self.sel.target_db {
+            let job = self.job(Work::CreateDatabase { db: t.clone() }, &d);
+            self.running_tag_later(job, Tag::Database(String::new()), true);
+        } else {
+            d.target_ready = true;
+        }
+        d
+    }
+
+    fn refresh_vars(&mut self, d: &mut Dump) {
+        self.vars_version += 1;
+        let mut statements = self.sel.config_session.clone();
+        for (k, v) in &d.metadata.session_variables {
+            statements.push(ddl::session_statement(k, v));
+        }
+        d.vars = Arc::new(SessionVars { version: self.vars_version, statements });
+    }
+
+    fn job(&mut self, work: Work, d: &Dump) -> Job {
+        self.next_id += 1;
+        self.progress.inc_length(1);
+        Job { id: self.next_id, work, vars: d.vars.clone() }
+    }
+
+    /// Queues a job; `schema` jobs go before data.
+    fn running_tag_later(&mut self, job: Job, tag: Tag, schema: bool) {
+        if self.error.is_some() {
+            return;
+        }
+        self.running.insert(job.id, tag);
+        // Not running yet: the id is reserved; dispatch happens in advance().
+        if schema {
+            self.schema_queue.push(job);
+        } else {
+            self.generated_queue.push(job);
+        }
+    }
+
+    fn delete_unused(&self, path: &Path) {
+        if self.shared.settings.delete_loaded {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    fn matches_regex(&self, name: &str) -> bool {
+        self.sel.regex.is_empty() || self.sel.regex.iter().any(|r| r.is_match(name).unwrap_or(false))
+    }
+
+    /// Whether files of database `db` (file-name form) are selected.
+    fn db_selected(&self, d: &Dump, db: &str) -> bool {
+        match &self.sel.source_db {
+            None => true,
+            Some(s) => db == s || d.dbs.get(db).is_some_and(|(real, _)| real == s),
+        }
+    }
+
+    fn on_input(&mut self, dump: &mut Option<Dump>, input: Input) -> Result<(), LoadError> {
+        match input {
+            Input::Failed(msg) => Err(LoadError::new(msg)),
+            Input::EndOfDump { dir } => {
+                let d = dump.get_or_insert_with(|| self.new_dump(dir.clone()));
+                if !d.seen_metadata {
+                    return Err(LoadError::new(format!("{}: the dump has no metadata file", d.dir.display())));
+                }
+                d.input_done = true;
+                self.shared.registry.close_dir(&d.dir);
+                Ok(())
+            }
+            Input::File { dir, name, kind } => {
+                if dump.is_none() {
+                    *dump = Some(self.new_dump(dir.clone()));
+                }
+                let d = dump.as_mut().expect("dump present");
+                let path = dir.join(&name);
+                self.on_file(d, path, kind)
+            }
+        }
+    }
+
+    fn on_file(&mut self, d: &mut Dump, path: PathBuf, kind: DumpFile) -> Result<(), LoadError> {
+        let sel = self.sel;
+        if kind.is_metadata() {
+            let text = std::fs::read(&path).map_err(|e| LoadError::new(format!("{}: cannot read: {e}", display_name(&path))))?;
+            let text = String::from_utf8_lossy(&text);
+            let m = Metadata::parse(&text).map_err(|e| LoadError::new(format!("{}: {e}", display_name(&path))))?;
+            if kind == DumpFile::Metadata && !m.is_complete() && d.metadata.finished.is_none() {
+                return Err(LoadError::new(format!(
+                    "{}: the dump is incomplete (its metadata has no 'Finished dump at' line)",
+                    display_name(&path)
+                )));
+            }
+            d.metadata.merge(m);
+            d.seen_metadata = true;
+            if !d.tables.is_empty() {
+                let rows: HashMap<(&str, &str), u64> =
+                    d.metadata.tables.iter().map(|t| ((t.db.as_str(), t.table.as_str()), t.rows)).collect();
+                for ((db, table), t) in d.tables.iter_mut() {
+                    t.rows = rows.get(&(db.as_str(), table.as_str())).copied().unwrap_or(t.rows);
+                }
+            }
+            self.refresh_vars(d);
+            self.delete_unused(&path);
+            return Ok(());
+        }
+        if !d.seen_metadata {
+            return Err(LoadError::new(format!("{}: arrived before the dump's metadata", display_name(&path))));
+        }
+        self.summary.files += 1;
+        let db = kind.db().unwrap_or("").to_string();
+        if !db.is_empty() && !matches!(kind, DumpFile::SchemaCreate { .. }) && !self.db_selected(d, &db) {
+            self.delete_unused(&path);
+            return Ok(());
+        }
+        match kind {
+            DumpFile::SchemaCreate { .. } => {
+                let real = read_created_database(&path)?.unwrap_or_else(|| db.clone());
+                let selected = match &sel.source_db {
+                    None => true,
+                    Some(s) => *s == db || *s == real,
+                };
+                if !selected || sel.target_db.is_some() || sel.no_schemas {
+                    d.dbs.insert(db, (real, true));
+                    self.delete_unused(&path);
+                    return Ok(());
+                }
+                d.dbs.insert(db.clone(), (real, false));
+                let job = self.job(Work::File { path, role: FileRole::Database, db: None }, d);
+                self.running_tag_later(job, Tag::Database(db), true);
+            }
+            DumpFile::TableSchema { table, .. } | DumpFile::SequenceSchema { table, .. } => {
+                if sel.no_schemas || !self.matches_regex(&format!("{db}.{table}")) {
+                    self.delete_unused(&path);
+                    return Ok(());
+                }
+                let rows = table_rows(&d.metadata, &db, &table);
+                let t = d.tables.entry((db.clone(), table.clone())).or_insert_with(|| Table::new(rows));
+                t.schema = Some(path);
+                self.try_create(d, &(db, table));
+            }
+            DumpFile::Data { table, chunk, ext, .. } => {
+                if ext == DataExt::Dat {
+                    // Served to a LOAD DATA statement of its `.sql` companion.
+                    if sel.no_data || !self.matches_regex(&format!("{db}.{table}")) {
+                        self.delete_unused(&path);
+                    } else {
+                        self.shared.registry.arrived(&path);
+                    }
+                    return Ok(());
+                }
+                if sel.no_data || !self.matches_regex(&format!("{db}.{table}")) {
+                    self.delete_unused(&path);
+                    return Ok(());
+                }
+                let no_schemas = sel.no_schemas;
+                let rows = table_rows(&d.metadata, &db, &table);
+                let t = d.tables.entry((db, table)).or_insert_with(|| Table::new(rows));
+                t.bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                if no_schemas && t.status == TableStatus::Waiting {
+                    t.status = TableStatus::Ready;
+                }
+                match t.status {
+                    TableStatus::Ready => t.ready.push((chunk, path)),
+                    TableStatus::Skipped => self.delete_unused(&path),
+                    _ => t.waiting.push((chunk, path)),
+                }
+            }
+            DumpFile::ViewSchema { table, .. } => {
+                if sel.no_schemas || !self.matches_regex(&format!("{db}.{table}")) {
+                    self.delete_unused(&path);
+                } else {
+                    d.post.push((2, path, db));
+                }
+            }
+            DumpFile::Triggers { table, .. } => {
+                let name = match &table {
+                    Some(t) => format!("{db}.{t}"),
+                    None => db.clone(),
+                };
+                if sel.no_schemas || sel.skip_triggers || !self.matches_regex(&name) {
+                    self.delete_unused(&path);
+                } else {
+                    d.post.push((1, path, db));
+                }
+            }
+            DumpFile::Post { .. } => {
+                if sel.no_schemas || sel.skip_post || !self.matches_regex(&db) {
+                    self.delete_unused(&path);
+                } else {
+                    d.post.push((0, path, db));
+                }
+            }
+            DumpFile::Tablespace { .. } => {
+                log::warn!("{}: tablespaces are not restored", display_name(&path));
+                self.delete_unused(&path);
+            }
+            _ => {
+                log::debug!("{}: nothing to load", display_name(&path));
+                self.delete_unused(&path);
+            }
+        }
+        Ok(())
+    }
+
+    /// The database to run a file of `db_form` in.
+    fn target(&self, d: &Dump, db_form: &str) -> String {
+        if let Some(t) = &self.sel.target_db {
+            return t.clone();
+        }
+        d.dbs.get(db_form).map(|(real, _)| real.clone()).unwrap_or_else(|| db_form.to_string())
+    }
+
+    fn db_ready(&self, d: &Dump, db_form: &str) -> bool {
+        if self.sel.target_db.is_some() {
+            return d.target_ready;
+        }
+        d.dbs.get(db_form).is_none_or(|(_, ready)| *ready)
+    }
+
+    fn try_create(&mut self, d: &mut Dump, key: &(String, String)) {
+        if !self.db_ready(d, &key.0) {
+            return;
+        }
+        let db = self.target(d, &key.0);
+        let Some(t) = d.tables.get_mut(key) else { return };
+        if t.status != TableStatus::Waiting {
+            return;
+        }
+        let Some(path) = t.schema.clone() else { return };
+        t.status = TableStatus::Creating;
+        // Whether to defer its keys is decided when the job is dispatched:
+        // by then more of the table's data files may be known.
+        let job = self.job(Work::File { path, role: FileRole::Table { defer_keys: true }, db: Some(db) }, d);
+        self.running_tag_later(job, Tag::Table(key.clone()), true);
+    }
+
+    fn on_done(&mut self, dump: &mut Option<Dump>, done: Done) {
+        self.idle += 1;
+        let Some(tag) = self.running.remove(&done.id) else { return };
+        let outcome = match done.result {
+            Ok(o) => o,
+            Err(e) => {
+                if !e.aborted {
+                    self.fail(e);
+                }
+                return;
+            }
+        };
+        self.progress.inc(1);
+        self.update_progress_message();
+        if self.error.is_some() {
+            // Stopping: nothing new is started.
+            return;
+        }
+        let Some(d) = dump.as_mut() else { return };
+        match tag {
+            Tag::Database(form) if form.is_empty() => {
+                d.target_ready = true;
+                let keys: Vec<_> = d.tables.keys().cloned().collect();
+                for k in keys {
+                    self.try_create(d, &k);
+                }
+            }
+            Tag::Database(form) => {
+                if let Some(e) = d.dbs.get_mut(&form) {
+                    if let Some(real) = outcome.database {
+                        e.0 = real;
+                    }
+                    e.1 = true;
+                }
+                let keys: Vec<_> = d.tables.keys().filter(|k| k.0 == form).cloned().collect();
+                for k in keys {
+                    self.try_create(d, &k);
+                }
+            }
+            Tag::Table(key) => self.table_created(d, &key, outcome),
+            Tag::Data(key) => {
+                if let Some(t) = d.tables.get_mut(&key) {
+                    t.running -= 1;
+                    t.loaded_files += 1;
+                }
+            }
+            Tag::Indexes(key) => {
+                if let Some(t) = d.tables.get_mut(&key) {
+                    t.indexes = Stage::Done;
+                }
+            }
+            Tag::ForeignKeys => d.fk_running -= 1,
+            Tag::Post => {}
+        }
+    }
+
+    fn table_created(&mut self, d: &mut Dump, key: &(String, String), outcome: FileOutcome) {
+        let Some(t) = d.tables.get_mut(key) else { return };
+        if outcome.table.is_some() {
+            t.real_name = outcome.table;
+        }
+        if outcome.skip_data {
+            t.status = TableStatus::Skipped;
+            for (_, p) in t.waiting.drain(..) {
+                if self.shared.settings.delete_loaded {
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            return;
+        }
+        t.status = TableStatus::Ready;
+        t.deferred = outcome.deferred;
+        let w: Vec<_> = t.waiting.drain(..).collect();
+        t.ready.extend(w);
+    }
+
+    fn update_progress_message(&self) {
+        let rows = self.shared.rows.load(Ordering::Relaxed);
+        let bytes = self.shared.bytes.load(Ordering::Relaxed);
+        let secs = self.progress.elapsed().as_secs_f64().max(0.001);
+        self.progress.set_message(format!(
+            "{rows} rows, {} ({}/s)",
+            common::progress::human_bytes(bytes),
+            common::progress::human_bytes((bytes as f64 / secs) as u64)
+        ));
+    }
+
+    /// Moves the dump forward: checks what became possible, dispatches.
+    fn advance(&mut self, d: &mut Dump) -> Result<(), LoadError> {
+        if d.input_done && !d.orphans_checked {
+            d.orphans_checked = true;
+            self.check_orphans(d)?;
+        }
+        if d.input_done {
+            self.queue_deferred(d);
+        }
+        self.dispatch(d);
+        Ok(())
+    }
+
+    /// Data files whose table has no schema in the dump load only into a
+    /// table that already exists.
+    fn check_orphans(&mut self, d: &mut Dump) -> Result<(), LoadError> {
+        let keys: Vec<_> = d
+            .tables
+            .iter()
+            .filter(|(_, t)| t.schema.is_none() && t.status == TableStatus::Waiting && !t.waiting.is_empty())
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in keys {
+            let db = self.target(d, &key.0);
+            let real = d
+                .metadata
+                .table(&key.0, &key.1)
+                .and_then(|m| m.real_table_name.clone())
+                .unwrap_or_else(|| key.1.clone());
+            let q = format!(
+                "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+                ddl::quote_str(&db),
+                ddl::quote_str(&real)
+            );
+            let n: Option<u64> = self.control.query_first(&q).map_err(|e| LoadError::new(common::conn::server_message(&e)))?;
+            let t = d.tables.get_mut(&key).expect("table present");
+            if n.unwrap_or(0) == 0 {
+                let file = t.waiting.first().map(|(_, p)| display_name(p)).unwrap_or_default();
+                return Err(LoadError::new(format!(
+                    "{file}: data for table `{db}`.`{real}`, which has no schema file in the dump and does not exist"
+                )));
+            }
+            log::warn!("table `{db}`.`{real}` has no schema file in the dump; loading into the existing table");
+            t.status = TableStatus::Ready;
+            let w: Vec<_> = t.waiting.drain(..).collect();
+            t.ready.extend(w);
+        }
+        Ok(())
+    }
+
+    /// Index, foreign-key and post jobs once their time has come.
+    fn queue_deferred(&mut self, d: &mut Dump) {
+        let all_settled = d.tables.values().all(Table::settled)
+            && !self.running.values().any(|t| matches!(t, Tag::Database(_) | Tag::Table(_)));
+        let per_table = self.sel.optimize_keys == OptimizeKeys::PerTable;
+        let keys: Vec<_> = d
+            .tables
+            .iter()
+            .filter(|(_, t)| {
+                t.status == TableStatus::Ready
+                    && t.indexes == Stage::NotYet
+                    && !t.data_outstanding()
+                    && t.has_deferred_indexes()
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        if per_table || all_settled {
+            for key in keys {
+                let db = self.target(d, &key.0);
+                let t = d.tables.get_mut(&key).expect("table present");
+                t.indexes = Stage::Running;
+                let name = t.real_name.clone().unwrap_or_else(|| key.1.clone());
+                let statements = t.deferred.as_ref().map(|k| k.index_statements(&name)).unwrap_or_default();
+                let what = format!("indexes of `{db}`.`{name}`");
+                let job = self.job(Work::Generated { db, what, statements }, d);
+                self.running_tag_later(job, Tag::Indexes(key), false);
+            }
+        }
+        let indexes_done = d
+            .tables
+            .values()
+            .all(|t| t.indexes == Stage::Done || t.status != TableStatus::Ready || !t.has_deferred_indexes());
+        if all_settled && indexes_done && d.foreign_keys == Stage::NotYet {
+            d.foreign_keys = Stage::Running;
+            let fks: Vec<_> = d
+                .tables
+                .iter()
+                .filter(|(_, t)| t.status == TableStatus::Ready)
+                .filter_map(|(k, t)| {
+                    let name = t.real_name.clone().unwrap_or_else(|| k.1.clone());
+                    t.deferred.as_ref().and_then(|dk| dk.foreign_key_statement(&name)).map(|s| (k.clone(), name, s))
+                })
+                .collect();
+            for (key, name, stmt) in fks {
+                let db = self.target(d, &key.0);
+                let what = format!("foreign keys of `{db}`.`{name}`");
+                let job = self.job(Work::Generated { db, what, statements: vec![stmt] }, d);
+                d.fk_running += 1;
+                self.running_tag_later(job, Tag::ForeignKeys, false);
+            }
+        }
+        if d.foreign_keys == Stage::Running && d.fk_running == 0 {
+            d.foreign_keys = Stage::Done;
+        }
+        if d.foreign_keys == Stage::Done && d.post_stage != Stage::Done {
+            d.post_stage = Stage::Running;
+            let busy = self.running.values().any(|t| matches!(t, Tag::Post));
+            if !busy {
+                if d.post.is_empty() {
+                    d.post_stage = Stage::Done;
+                } else {
+                    // Routines and events, then triggers, then views; in
+                    // the order they arrived within each kind.
+                    let pos = (0..d.post.len()).min_by_key(|&i| d.post[i].0).expect("non-empty");
+                    let (_, path, db_form) = d.post.remove(pos);
+                    let db = self.target(d, &db_form);
+                    let job = self.job(Work::File { path, role: FileRole::Post, db: Some(db) }, d);
+                    self.running_tag_later(job, Tag::Post, false);
+                }
+            }
+        }
+    }
+
+    /// Hands jobs to idle workers: schema first, then data (tables with the
+    /// fewest workers first, largest first among those), then generated
+    /// statements and post files.
+    fn dispatch(&mut self, d: &mut Dump) {
+        while self.idle > 0 {
+            let job = if !self.schema_queue.is_empty() {
+                let mut job = self.schema_queue.remove(0);
+                self.decide_keys(d, &mut job);
+                Some(job)
+            } else if let Some(job) = self.next_data(d) {
+                Some(job)
+            } else if !self.generated_queue.is_empty() {
+                Some(self.generated_queue.remove(0))
+            } else {
+                None
+            };
+            let Some(job) = job else { break };
+            self.idle -= 1;
+            if self.jobs.send(job).is_err() {
+                self.fail(LoadError::new("all workers stopped"));
+                break;
+            }
+        }
+    }
+
+    /// Whether a CREATE TABLE job takes the secondary indexes out, to add
+    /// them after the data. That pays for itself only on tables with more
+    /// than a few thousand rows: each later ALTER TABLE costs about as much
+    /// as loading that many rows into the indexes directly. A table is
+    /// small when the metadata or its data files say so; while that is not
+    /// known (a stream sends schemas first), its keys are deferred.
+    fn decide_keys(&self, d: &Dump, job: &mut Job) {
+        let Work::File { role: FileRole::Table { defer_keys }, .. } = &mut job.work else { return };
+        let Some(Tag::Table(key)) = self.running.get(&job.id) else { return };
+        *defer_keys = match (self.sel.optimize_keys, d.tables.get(key)) {
+            (OptimizeKeys::Skip, _) => false,
+            (_, Some(t)) if t.rows >= DEFER_KEYS_ROWS || t.bytes >= DEFER_KEYS_BYTES => true,
+            (_, Some(_)) => !d.input_done,
+            (_, None) => true,
+        };
+    }
+
+    fn next_data(&mut self, d: &mut Dump) -> Option<Job> {
+        let limit = self.sel.max_threads_per_table.max(1);
+        let key = d
+            .tables
+            .iter()
+            .filter(|(_, t)| t.status == TableStatus::Ready && !t.ready.is_empty() && t.running < limit)
+            // Spread workers over tables before doubling up on one: rows
+            // inserted into one table contend for the same index pages.
+            .max_by_key(|(_, t)| (std::cmp::Reverse(t.running), t.rows))
+            .map(|(k, _)| k.clone())?;
+        let db = self.target(d, &key.0);
+        let t = d.tables.get_mut(&key).expect("table present");
+        let pos = (0..t.ready.len()).min_by_key(|&i| t.ready[i].0).expect("non-empty");
+        let (_, path) = t.ready.remove(pos);
+        t.running += 1;
+        let job = self.job(Work::File { path, role: FileRole::Data, db: Some(db) }, d);
+        self.running.insert(job.id, Tag::Data(key));
+        Some(job)
+    }
+
+    /// Verifies checksums and reports the dump.
+    fn finish_dump(&mut self, d: Dump) -> Result<(), LoadError> {
+        if self.sel.checksum != ChecksumMode::Skip {
+            self.verify_checksums(&d)?;
+        }
+        self.summary.dumps += 1;
+        self.summary.tables += d.tables.values().filter(|t| t.status == TableStatus::Ready).count();
+        log::info!(
+            "dump {} loaded: {} tables in {:.1}s",
+            d.dir.display(),
+            d.tables.len(),
+            d.started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    }
+
+    fn verify_checksums(&mut self, d: &Dump) -> Result<(), LoadError> {
+        for ((db_form, form), t) in &d.tables {
+            if t.status != TableStatus::Ready {
+                continue;
+            }
+            let Some(meta) = d.metadata.table(db_form, form) else { continue };
+            let Some(expected) = meta.data_checksum.as_deref() else { continue };
+            let db = self.target(d, db_form);
+            let name = t.real_name.clone().or_else(|| meta.real_table_name.clone()).unwrap_or_else(|| form.clone());
+            let q = format!("CHECKSUM TABLE {}.{}", ddl::quote_ident(&db), ddl::quote_ident(&name));
+            let row: Option<mysql::Row> = self.control.query_first(&q).map_err(|e| LoadError::new(format!("`{q}`: {}", common::conn::server_message(&e))))?;
+            let got: Option<u64> = row.and_then(|r| r.get::<Option<u64>, _>(1)).flatten();
+            let got = got.unwrap_or(0).to_string();
+            if !got.eq_ignore_ascii_case(expected.trim()) {
+                let msg = format!("checksum mismatch for `{db}`.`{name}`: the dump recorded {expected}, the loaded table has {got}");
+                if self.sel.checksum == ChecksumMode::Fail {
+                    return Err(LoadError::new(msg));
+                }
+                log::warn!("{msg}");
+            } else {
+                log::info!("checksum of `{db}`.`{name}` verified");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn table_rows(m: &Metadata, db: &str, table: &str) -> u64 {
+    m.table(db, table).map(|t| t.rows).unwrap_or(0)
+}
+
+/// The name a `-schema-create.sql` file creates (its first CREATE DATABASE).
+fn read_created_database(path: &Path) -> Result<Option<String>, LoadError> {
+    let r = common::compress::open(path).map_err(|e| LoadError::new(format!("{}: cannot open: {e}", display_name(path))))?;
+    for st in crate::statement::StatementReader::new(r) {
+        let st = st.map_err(|e| LoadError::new(format!("{}: cannot read: {e}", display_name(path))))?;
+        let text = String::from_utf8_lossy(&st.text);
+        if let Some(db) = ddl::created_database(&text) {
+            return Ok(Some(db));
+        }
+    }
+    Ok(None)
+}
