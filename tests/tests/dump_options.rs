@@ -1,0 +1,144 @@
+//! rdumper's options, spelled as mydumper's: object selection, statement
+//! forms, headers, locking modes.
+
+mod dump_support;
+
+use std::collections::BTreeSet;
+
+use dump_support::*;
+use integration_tests::*;
+
+fn names(dir: &std::path::Path) -> BTreeSet<String> {
+    files(dir).into_keys().collect()
+}
+
+#[test]
+fn object_selection_options() {
+    let s = server();
+    s.fixtures();
+    // -m: no schema files; -W: no views; -i: no MyISAM tables.
+    let (_t, dir) = dump_dir(&s, &["-B", "torture", "-m", "-W", "-i", "MyISAM", "-x", r"^torture\.(?!big$)"]);
+    let n = names(&dir);
+    assert!(!n.iter().any(|f| f.contains("-schema")), "{n:?}");
+    assert!(!n.iter().any(|f| f.contains("myisam_table")), "{n:?}");
+    assert!(n.contains("torture.parent.00000.sql"), "{n:?}");
+    // -d: schemas only, views included.
+    let (_t, dir) = dump_dir(&s, &["-B", "torture", "-d", "-x", r"^torture\.(?!big$)"]);
+    let n = names(&dir);
+    assert!(!n.iter().any(|f| f.ends_with(".00000.sql")), "{n:?}");
+    assert!(n.contains("torture.v_parent-schema-view.sql") && n.contains("torture.parent-schema.sql"), "{n:?}");
+    // -O: omit a table and a whole database; -T without a database takes -B's.
+    let tmp = tempdir();
+    let omit = tmp.path().join("omit");
+    std::fs::write(&omit, "torture.parent\ntorture-2\n").unwrap();
+    let (_t, dir) = dump_dir(&s, &["-B", "torture,torture-2", "-T", "parent,child,t", "-O", omit.to_str().unwrap()]);
+    let n = names(&dir);
+    assert!(n.contains("torture.child.00000.sql"), "{n:?}");
+    assert!(!n.iter().any(|f| f.starts_with("torture.parent") || f.starts_with("torture-2")), "{n:?}");
+    // -G/-R/-E off by default: no triggers or post files.
+    assert!(!n.iter().any(|f| f.contains("triggers") || f.contains("post")), "{n:?}");
+}
+
+#[test]
+fn statement_options() {
+    let s = server();
+    s.fixtures();
+    let (_t, dir) = dump_dir(&s, &["-B", "torture", "-T", "torture.dash-table", "--replace", "--complete-insert", "--skip-tz-utc", "--set-names", "utf8mb4,latin1"]);
+    let schema = std::fs::read_to_string(dir.join("torture.dash-table-schema.sql")).unwrap();
+    assert!(schema.starts_with("/*!40101 SET NAMES utf8mb4*/;\n"), "{schema}");
+    assert!(!schema.contains("TIME_ZONE"), "{schema}");
+    let data = std::fs::read_to_string(dir.join("torture.dash-table.00000.sql")).unwrap();
+    assert!(data.starts_with("/*!40101 SET NAMES latin1*/;\n"), "{data}");
+    assert!(data.contains("REPLACE INTO `dash-table` (`id`) VALUES("), "{data}");
+    let (_t, dir) = dump_dir(&s, &["-B", "torture", "-T", "torture.dash-table", "-N", "-c"]);
+    let n = names(&dir);
+    assert!(n.contains("torture.dash-table.00000.sql.zst"), "bare -c is ZSTD: {n:?}");
+    let data = read_text(&dir.join("torture.dash-table.00000.sql.zst"));
+    assert!(data.contains("INSERT IGNORE INTO `dash-table` VALUES("), "{data}");
+    // Bad values are refused with the option named.
+    for (args, what) in [
+        (vec!["--format", "XML"], "--format"),
+        (vec!["-c", "LZ4"], "--compress"),
+        (vec!["-r", "a:b"], "--rows"),
+        (vec!["--stream", "sideways"], "--stream"),
+        (vec!["-N", "--replace"], "--replace"),
+    ] {
+        let out = run(rdumper_for(&s).args(&args));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(what), "{args:?}: {err}");
+    }
+}
+
+fn read_text(p: &std::path::Path) -> String {
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut common::compress::open(p).unwrap(), &mut s).unwrap();
+    s
+}
+
+#[test]
+fn non_transactional_tables_are_dumped_under_the_lock() {
+    let s = server();
+    s.fixtures();
+    let tmp = tempdir();
+    let out = run_ok(
+        rdumper_for(&s)
+            .args(["-B", "torture", "-T", "torture.myisam_table,torture.parent", "-v", "3", "-t", "1"])
+            .arg("-o")
+            .arg(tmp.path().join("d")),
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    let at = |needle: &str| log.find(needle).unwrap_or_else(|| panic!("{needle} not logged:\n{log}"));
+    assert!(at("`myisam_table` chunk") < at("global read lock released"), "{log}");
+    assert!(at("global read lock released") < at("`parent` chunk"), "{log}");
+    // --trx-consistency-only releases the lock before any data.
+    let out = run_ok(
+        rdumper_for(&s)
+            .args(["-B", "torture", "-T", "torture.myisam_table", "-v", "3", "--trx-consistency-only"])
+            .arg("-o")
+            .arg(tmp.path().join("d2")),
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.find("global read lock released").unwrap() < log.find("`myisam_table` chunk").unwrap(), "{log}");
+    // -k takes no lock and says so.
+    let out = run_ok(rdumper_for(&s).args(["-B", "torture-2", "-k"]).arg("-o").arg(tmp.path().join("d3")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no-locks"));
+}
+
+#[test]
+fn positional_database_streams_to_stdout() {
+    let s = server();
+    s.fixtures();
+    let out = run_ok(rdumper_for(&s).args(["torture", "torture.parent"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("\n-- metadata.header "), "{}", &text[..100.min(text.len())]);
+    assert!(text.contains("\n-- torture.parent.00000.sql "));
+    assert!(!text.contains("\n-- torture.child"));
+}
+
+#[test]
+fn statement_size_bounds_each_insert() {
+    let s = server();
+    s.fixtures();
+    let (_t, dir) = dump_dir(&s, &["-B", "torture", "-T", "torture.parent", "-s", "2000"]);
+    let text = std::fs::read_to_string(dir.join("torture.parent.00000.sql")).unwrap();
+    let statements: Vec<&str> = text.split_inclusive(";\n").collect();
+    assert!(statements.len() > 8, "{} statements", statements.len());
+    let mut rows = 0;
+    for (i, st) in statements.iter().enumerate() {
+        // The first statement carries the file header.
+        assert!(st.len() <= 2000, "statement {i} has {} bytes", st.len());
+        if st.starts_with("/*!") && i < 4 {
+            continue;
+        }
+        let lines: Vec<&str> = st.lines().collect();
+        assert!(lines[0].starts_with("INSERT INTO `parent` VALUES("), "{st}");
+        assert!(lines[1..lines.len() - 1].iter().all(|l| l.starts_with(",(")), "{st}");
+        assert_eq!(*lines.last().unwrap(), ";");
+        rows += lines.len() - 1;
+    }
+    assert_eq!(rows, 1000);
+    let meta = common::metadata::Metadata::parse(&std::fs::read_to_string(dir.join("metadata")).unwrap()).unwrap();
+    let max = meta.max_statement_size.unwrap();
+    assert!(max > 1000 && max <= 2000, "max-statement-size {max}");
+}

@@ -1,0 +1,485 @@
+//! Faults and bad input: each ends in a clear message and a non-zero exit,
+//! and leaves nothing that claims success (no finished `metadata`, no
+//! "completed" load).
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::*;
+use mysql::prelude::Queryable;
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A dump directory holds no `metadata` that says the dump finished.
+fn assert_no_finished_metadata(dir: &Path) {
+    let m = dir.join("metadata");
+    if m.exists() {
+        let text = std::fs::read_to_string(&m).unwrap();
+        assert!(!text.contains("Finished dump at"), "failed dump left a finished metadata: {text}");
+    }
+}
+
+/// Creates `db.big` with `rows` rows of ~200 bytes.
+fn make_big(c: &mut mysql::Conn, db: &str, rows: u64) {
+    c.query_drop(format!("CREATE DATABASE IF NOT EXISTS `{db}`")).unwrap();
+    c.query_drop(format!("CREATE TABLE `{db}`.big (id INT PRIMARY KEY, k INT, c CHAR(120), pad CHAR(60)) ENGINE=InnoDB")).unwrap();
+    c.query_drop(format!(
+        "INSERT INTO `{db}`.big SELECT seq, seq % 1000, SHA2(seq, 256), MD5(seq) FROM `{db}`.seq_1_to_{rows}"
+    ))
+    .unwrap();
+    let n: Option<u64> = c.query_first(format!("SELECT COUNT(*) FROM `{db}`.big")).unwrap();
+    assert_eq!(n, Some(rows));
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        assert!(start.elapsed() < limit, "process did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn read_stderr(child: &mut Child) -> String {
+    let mut s = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut s).unwrap();
+    }
+    s
+}
+
+#[test]
+fn non_empty_output_directory_is_refused() {
+    let s = server();
+    s.fixtures();
+    let dir = tempdir();
+    std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+    let out = run(rdumper().args(s.conn_args()).args(["-B", "torture-2", "-o"]).arg(dir.path()));
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains(&dir.path().display().to_string()), "{}", stderr_of(&out));
+    assert_eq!(std::fs::read_to_string(dir.path().join("precious.txt")).unwrap(), "keep me");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing may be written into a refused directory");
+}
+
+#[test]
+fn unwritable_output_directory_fails_naming_it() {
+    let s = server();
+    s.fixtures();
+    let dir = tempdir();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let target = file.join("sub");
+    let out = run(rdumper().args(s.conn_args()).args(["-B", "torture-2", "-o"]).arg(&target));
+    assert!(!out.status.success());
+    assert!(stderr_of(&out).contains(&target.display().to_string()), "{}", stderr_of(&out));
+}
+
+#[test]
+fn full_disk_fails_the_dump_naming_the_table() {
+    let s = server();
+    let disk = match SmallDisk::mount("2m") {
+        Ok(d) => d,
+        Err(reason) => {
+            eprintln!("SKIPPED full_disk_fails_the_dump_naming_the_table: {reason} (needs root)");
+            return;
+        }
+    };
+    let mnt = &disk.path;
+    let db = s.unique_db("fault_disk");
+    make_big(&mut s.conn(), &db.name, 60000);
+    let out_dir = mnt.join("dump");
+    let out = run(rdumper().args(s.conn_args()).args(["-B", &db.name, "-o"]).arg(&out_dir));
+    let err = stderr_of(&out);
+    assert!(!out.status.success(), "a full disk must fail the dump");
+    assert!(err.contains("big"), "message must name the table: {err}");
+    assert!(err.to_lowercase().contains("space"), "message must say the disk is full: {err}");
+    assert_no_finished_metadata(&out_dir);
+}
+
+#[test]
+fn killed_dump_connection_fails_the_dump_naming_the_table() {
+    let s = server();
+    let db = s.unique_db("fault_kill");
+    let mut c = s.conn();
+    make_big(&mut c, &db.name, 300000);
+    let dir = tempdir();
+    let out_dir = dir.path().join("dump");
+    let mut child = rdumper()
+        .args(s.conn_args())
+        .args(["-B", &db.name, "-t", "1", "-o"])
+        .arg(&out_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Find the worker's SELECT on the table and kill its connection.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut killed = false;
+    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        let ids: Vec<u64> = c
+            .query(format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT%' AND INFO LIKE '%{}%big%' AND ID <> CONNECTION_ID()",
+                db.name
+            ))
+            .unwrap();
+        if let Some(id) = ids.first() {
+            c.query_drop(format!("KILL {id}")).unwrap();
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    let err = read_stderr(&mut child);
+    if !killed {
+        // The dump finished before its query could be seen: that is not the
+        // case under test, and it must then have succeeded.
+        assert!(status.success(), "{err}");
+        panic!("could not catch the dump's SELECT in the process list; make the table bigger");
+    }
+    assert!(!status.success(), "a killed connection must fail the dump: {err}");
+    assert!(err.contains("big"), "message must name the table: {err}");
+    assert_no_finished_metadata(&out_dir);
+}
+
+#[test]
+fn server_stopped_mid_dump_and_mid_load_fails() {
+    let p = PrivateServer::start();
+    let s = &p.server;
+    let mut c = s.conn();
+    make_big(&mut c, "victim", 300000);
+    // A dump that completes, for the load half.
+    let dir = tempdir();
+    let good = dir.path().join("good");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", "victim", "-o"]).arg(&good));
+
+    let out_dir = dir.path().join("dump");
+    let mut dumper = rdumper()
+        .args(s.conn_args())
+        .args(["-B", "victim", "-t", "2", "-r", "20000", "-o"])
+        .arg(&out_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut loader = rloader()
+        .args(s.conn_args())
+        .args(["-d"])
+        .arg(&good)
+        .args(["-B", "victim_copy", "-t", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    p.stop();
+    let ds = wait_exit(&mut dumper, Duration::from_secs(120));
+    let derr = read_stderr(&mut dumper);
+    let ls = wait_exit(&mut loader, Duration::from_secs(120));
+    let lerr = read_stderr(&mut loader);
+    assert!(!ds.success(), "dump must fail when the server goes away: {derr}");
+    assert_no_finished_metadata(&out_dir);
+    assert!(!ls.success(), "load must fail when the server goes away: {lerr}");
+    assert!(!lerr.to_lowercase().contains("completed"), "a failed load must not report completion: {lerr}");
+}
+
+#[test]
+fn sigint_stops_the_dump_and_cleans_up() {
+    let s = server();
+    let db = s.unique_db("fault_sigint");
+    make_big(&mut s.conn(), &db.name, 200000);
+    let cwd = tempdir();
+    let tmp = tempdir();
+    let mut child = rdumper()
+        .args(s.conn_args())
+        .args(["-B", &db.name, "-t", "2", "-r", "5000", "--stream"])
+        .current_dir(cwd.path())
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read a little so the dump is under way, keep reading in the background.
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = vec![0u8; 4096];
+    out.read_exact(&mut buf).unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = out.read_to_end(&mut sink);
+    });
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    let err = read_stderr(&mut child);
+    drain.join().unwrap();
+    assert!(!status.success(), "an interrupted dump must exit non-zero: {err}");
+    assert!(err.to_lowercase().contains("interrupt") || err.to_lowercase().contains("signal"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().chain(std::fs::read_dir(tmp.path()).unwrap()).collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+    // The server holds no lock of ours.
+    let mut c = s.conn();
+    let r: Vec<String> = c.query("SELECT STATE FROM information_schema.PROCESSLIST WHERE STATE LIKE '%global read lock%'").unwrap();
+    assert!(r.is_empty(), "a global read lock is still held or waited for: {r:?}");
+}
+
+
+#[test]
+fn soak_pipe_with_random_table_selections() {
+    let s = server();
+    s.fixtures();
+    let tables = ["actor", "address", "category", "city", "country", "customer", "film", "film_actor", "film_category",
+        "inventory", "language", "payment", "rental", "staff", "store"];
+    let deadline = Instant::now() + Duration::from_secs(std::env::var("RDUMP_SOAK_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(45));
+    let mut seed: u64 = 0x9E3779B97F4A7C15 ^ std::process::id() as u64;
+    let mut rounds = 0;
+    while Instant::now() < deadline && rounds < 30 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let picked: Vec<&str> = tables.iter().enumerate().filter(|(i, _)| seed >> i & 1 == 1).map(|(_, t)| *t).collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let list = picked.iter().map(|t| format!("sakila.{t}")).collect::<Vec<_>>().join(",");
+        let copy = s.unique_db("soak");
+        let threads = 1 + (seed % 4) as usize;
+        let cmd = format!(
+            "{} {} -T {list} -t {threads} --stream | {} {} --stream -B {} -t {threads}",
+            rdumper().get_program().to_string_lossy(),
+            s.conn_args().join(" "),
+            rloader().get_program().to_string_lossy(),
+            s.conn_args().join(" "),
+            copy.name
+        );
+        let out = run(Command::new("bash").args(["-o", "pipefail", "-c", &cmd]));
+        assert!(out.status.success(), "round {rounds} ({list}): {}", stderr_of(&out));
+        let mut c = s.conn();
+        let src = table_sums(&mut c, "sakila");
+        let dst = table_sums(&mut c, &copy.name);
+        assert_eq!(dst.len(), picked.len(), "round {rounds}: tables copied {:?} vs picked {picked:?}", dst.keys());
+        for t in &picked {
+            assert_eq!(src.get(*t), dst.get(*t), "round {rounds}: table {t}");
+        }
+        rounds += 1;
+    }
+    assert!(rounds >= 3, "soak ran only {rounds} rounds");
+}
+
+#[test]
+fn sigint_stops_a_stream_load_waiting_for_input_and_cleans_up() {
+    let s = server();
+    s.fixtures();
+    let copy = s.unique_db("fault_sigint_load");
+    let cwd = tempdir();
+    let tmp = tempdir();
+    let mut child = rloader()
+        .args(s.conn_args())
+        .args(["--stream", "-B", &copy.name])
+        .current_dir(cwd.path())
+        .env("TMPDIR", tmp.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first part of a real stream, then nothing more: the loader waits.
+    let stream = std::fs::read(shared_dir().join("corpus/md-1.0.1/torture.stream")).unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    use std::io::Write;
+    stdin.write_all(&stream[..stream.len() / 3]).unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_exit(&mut child, Duration::from_secs(30));
+    drop(stdin);
+    let err = read_stderr(&mut child);
+    assert_eq!(status.code(), Some(1), "an interrupted load exits 1: {err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(!err.to_lowercase().contains("completed"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().chain(std::fs::read_dir(tmp.path()).unwrap()).collect();
+    assert!(left.is_empty(), "received files left behind: {left:?}");
+}
+
+/// Runs `SELECT SLEEP(secs)` on its own connection in the background, and
+/// waits until the server shows it running.
+fn long_query(s: &Server, secs: u32) -> (std::thread::JoinHandle<()>, u64) {
+    let mut c = s.conn();
+    let id: u64 = c.query_first("SELECT CONNECTION_ID()").unwrap().unwrap();
+    let h = std::thread::spawn(move || {
+        let _ = c.query_drop(format!("SELECT SLEEP({secs}) /* rdump long query */"));
+    });
+    let mut watch = s.conn();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let t: Option<u64> = watch.query_first(format!("SELECT TIME FROM information_schema.PROCESSLIST WHERE ID = {id} AND INFO LIKE 'SELECT SLEEP%'")).unwrap();
+        if t.is_some_and(|t| t >= 2) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "long query did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (h, id)
+}
+
+#[test]
+fn long_query_guard_aborts_or_kills() {
+    // A private server: -K kills any long query, other tests' included.
+    let p = PrivateServer::start();
+    let s = p.server.clone();
+    s.conn().query_drop("CREATE DATABASE small; CREATE TABLE small.t (id INT PRIMARY KEY); INSERT INTO small.t VALUES (1)").unwrap();
+    let dir = tempdir();
+    let (h, id) = long_query(&s, 30);
+    let out = run(rdumper().args(s.conn_args()).args(["-B", "small", "-l", "1", "-o"]).arg(dir.path().join("a")));
+    let err = stderr_of(&out);
+    assert!(!out.status.success(), "a query older than -l must abort the dump: {err}");
+    assert!(err.contains("long") || err.contains(&id.to_string()), "{err}");
+    assert_no_finished_metadata(&dir.path().join("a"));
+    // -K kills it and the dump goes on.
+    let out = run(rdumper().args(s.conn_args()).args(["-B", "small", "-l", "1", "-K", "-o"]).arg(dir.path().join("b")));
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(dir.path().join("b/metadata").exists());
+    let still: Option<u64> = s.conn().query_first(format!("SELECT ID FROM information_schema.PROCESSLIST WHERE ID = {id} AND INFO LIKE 'SELECT SLEEP%'")).unwrap();
+    assert_eq!(still, None, "-K must kill the long query");
+    h.join().unwrap();
+}
+
+#[test]
+fn global_lock_wait_times_out() {
+    // A private server: a pending global read lock stalls every writer.
+    let p = PrivateServer::start();
+    let s = p.server.clone();
+    let db = s.unique_db("fault_lockwait");
+    let mut holder = s.conn();
+    holder.query_drop(format!("CREATE DATABASE `{}`", db.name)).unwrap();
+    holder.query_drop(format!("CREATE TABLE `{}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", db.name)).unwrap();
+    holder.query_drop(format!("LOCK TABLES `{}`.t WRITE", db.name)).unwrap();
+    let dir = tempdir();
+    let started = Instant::now();
+    let out = run(rdumper().args(s.conn_args()).args(["-B", &db.name, "--lock-wait-timeout", "2", "-o"]).arg(dir.path().join("d")));
+    let err = stderr_of(&out);
+    holder.query_drop("UNLOCK TABLES").unwrap();
+    assert!(!out.status.success(), "the dump must give up waiting for the global lock: {err}");
+    assert!(started.elapsed() < Duration::from_secs(30), "it waited {:?}", started.elapsed());
+    assert!(err.contains("1205") || err.to_lowercase().contains("lock wait"), "{err}");
+    assert_no_finished_metadata(&dir.path().join("d"));
+}
+
+#[test]
+fn truncated_and_corrupt_zstd_files_are_refused() {
+    let s = server();
+    s.fixtures();
+    let name = "torture.string_pk.00000.sql.zst";
+    for damage in ["truncated", "corrupt"] {
+        let (_t, dir) = copy_corpus_dump("md-1.0.1/torture-zstd");
+        let f = dir.join(name);
+        let mut bytes = std::fs::read(&f).unwrap();
+        if damage == "truncated" {
+            bytes.truncate(bytes.len() / 2);
+        } else {
+            let mid = bytes.len() / 2;
+            for b in &mut bytes[mid..mid + 64] {
+                *b ^= 0x5A;
+            }
+        }
+        std::fs::write(&f, &bytes).unwrap();
+        let db = s.unique_db("fault_zst");
+        let out = run(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-s", "torture", "-B", &db.name]));
+        let err = stderr_of(&out);
+        assert_eq!(out.status.code(), Some(1), "{damage} .zst: {err}");
+        assert!(err.contains(name), "{damage} .zst: the file must be named: {err}");
+        assert!(!err.contains("completed"), "{err}");
+    }
+}
+
+#[test]
+fn full_disk_fails_a_stream_load() {
+    let s = server();
+    s.fixtures();
+    let disk = match SmallDisk::mount("1m") {
+        Ok(d) => d,
+        Err(reason) => {
+            eprintln!("SKIPPED full_disk_fails_a_stream_load: {reason} (needs root)");
+            return;
+        }
+    };
+    let db = s.unique_db("fault_disk_load");
+    let stream = std::fs::File::open(shared_dir().join("corpus/md-1.0.1/torture.stream")).unwrap();
+    let out = rloader()
+        .args(s.conn_args())
+        .args(["--stream", "-s", "torture", "-B", &db.name])
+        .env("TMPDIR", &disk.path)
+        .stdin(stream)
+        .output()
+        .unwrap();
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.to_lowercase().contains("space"), "the message must say the disk is full: {err}");
+    assert!(!err.contains("completed"), "{err}");
+}
+
+#[test]
+fn deadlock_during_load_is_retried() {
+    let s = server();
+    let db = s.unique_db("fault_deadlock");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{}`", db.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.t (id INT PRIMARY KEY) ENGINE=InnoDB", db.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.weight (id INT PRIMARY KEY) ENGINE=InnoDB", db.name)).unwrap();
+    let t = tempdir();
+    let dir = t.path().join("dump");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("metadata"), "# Started dump at: 2026-01-01 00:00:00\n[config]\nquote-character = BACKTICK\n# Finished dump at: 2026-01-01 00:00:01\n").unwrap();
+    std::fs::write(dir.join("d.t.00000.sql"), "INSERT INTO `t` VALUES(1)\n,(2)\n;\n").unwrap();
+
+    // The other transaction is the heavier one, so the server picks the
+    // loader as the deadlock victim. It holds row 2 first.
+    let mut other = s.conn();
+    other.query_drop("START TRANSACTION").unwrap();
+    other.query_drop(format!("INSERT INTO `{0}`.weight SELECT seq FROM `{0}`.seq_1_to_5000", db.name)).unwrap();
+    other.query_drop(format!("INSERT INTO `{}`.t VALUES (2)", db.name)).unwrap();
+    let mut child = rloader()
+        .args(s.conn_args())
+        .arg("-d")
+        .arg(&dir)
+        .args(["-B", &db.name, "--no-schemas", "-t", "1", "-v", "3"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the loader holds row 1 and waits for row 2.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let waiting: Option<u64> = c
+            .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO `t`%' AND TIME >= 1")
+            .unwrap();
+        if waiting == Some(1) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            let trx: Vec<(u64, String, Option<String>, Option<String>)> = c.query("SELECT ID, COMMAND, STATE, LEFT(INFO, 80) FROM information_schema.PROCESSLIST").unwrap();
+            let _ = child.kill();
+            panic!("the loader never waited for the lock: {trx:?}; {}", read_stderr(&mut child));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Now take row 1: a deadlock, which the server resolves by rolling the
+    // loader back; this insert then goes through.
+    other.query_drop(format!("INSERT INTO `{}`.t VALUES (1)", db.name)).expect("the loader must be the deadlock victim");
+    other.query_drop("ROLLBACK").unwrap();
+    let status = wait_exit(&mut child, Duration::from_secs(60));
+    let err = read_stderr(&mut child);
+    assert!(status.success(), "a deadlock must be retried: {err}");
+    assert!(err.contains("1213") && err.contains("retrying"), "the retry must be logged: {err}");
+    let ids: Vec<u32> = c.query(format!("SELECT id FROM `{}`.t ORDER BY id", db.name)).unwrap();
+    assert_eq!(ids, vec![1, 2], "the retried transaction loaded both rows once");
+    let w: Option<u64> = c.query_first(format!("SELECT COUNT(*) FROM `{}`.weight", db.name)).unwrap();
+    assert_eq!(w, Some(0));
+}

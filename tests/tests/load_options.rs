@@ -1,0 +1,144 @@
+//! myloader's selection and execution options as rloader implements them.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use integration_tests::*;
+use mysql::prelude::Queryable;
+
+fn torture_sql() -> PathBuf {
+    shared_dir().join("corpus/md-1.0.1/torture-sql")
+}
+
+fn load(dir: &Path, args: &[&str]) -> Output {
+    let s = server();
+    let out = run(rloader().args(s.conn_args()).arg("-d").arg(dir).args(args).args(["-v", "3"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.contains("restore completed"), "{args:?}: {err}");
+    out
+}
+
+fn tables(db: &str) -> Vec<String> {
+    table_sums(&mut server().conn(), db).into_keys().collect()
+}
+
+#[test]
+fn regex_selects_tables_and_their_triggers() {
+    let s = server();
+    let db = s.unique_db("lo_regex");
+    load(&torture_sql(), &["-s", "torture", "-B", &db.name, "-x", r"^torture\.(parent|child)$"]);
+    assert_eq!(tables(&db.name), ["child", "parent"]);
+    let objects = object_names(&mut s.conn(), &db.name);
+    assert_eq!(objects["trigger"], ["child_bi"]);
+    assert!(objects["view"].is_empty() && objects["routine"].is_empty(), "{objects:?}");
+    let sums = table_sums(&mut s.conn(), &db.name);
+    assert_eq!(sums["parent"].rows, 1000);
+}
+
+#[test]
+fn no_data_skip_triggers_skip_post() {
+    let s = server();
+    let db = s.unique_db("lo_nodata");
+    load(&torture_sql(), &["-s", "torture", "-B", &db.name, "--no-data", "--skip-triggers", "--skip-post"]);
+    let sums = table_sums(&mut s.conn(), &db.name);
+    assert_eq!(sums.len(), 15, "{sums:?}");
+    assert!(sums.values().all(|t| t.rows == 0), "{sums:?}");
+    let objects = object_names(&mut s.conn(), &db.name);
+    assert!(objects["trigger"].is_empty() && objects["routine"].is_empty() && objects["event"].is_empty(), "{objects:?}");
+    assert_eq!(objects["view"], ["v_on_view", "v_parent"]);
+}
+
+#[test]
+fn single_statement_transactions_load_the_same() {
+    let s = server();
+    s.fixtures();
+    let db = s.unique_db("lo_q1");
+    load(&torture_sql(), &["-s", "torture", "-B", &db.name, "-q", "1", "-t", "2"]);
+    let mut c = s.conn();
+    let source = table_sums(&mut c, "torture");
+    let copy = table_sums(&mut c, &db.name);
+    for t in ["string_pk", "composite_pk", "parent", "child", "partitioned"] {
+        assert_eq!(source[t], copy[t], "{t}");
+    }
+}
+
+#[test]
+fn skip_definer_makes_the_loader_the_owner() {
+    let s = server();
+    let t = tempdir();
+    let dir = t.path().join("dump");
+    std::fs::create_dir(&dir).unwrap();
+    for e in std::fs::read_dir(torture_sql()).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        if name == "metadata" || name.starts_with("torture.parent") || name.starts_with("torture.v_parent") {
+            let text = std::fs::read(e.path()).unwrap();
+            let text = String::from_utf8(text).unwrap().replace("DEFINER=`root`@`localhost`", "DEFINER=`ghost`@`nowhere`");
+            std::fs::write(dir.join(&name), text).unwrap();
+        }
+    }
+    let mut c = s.conn();
+    let definer = |c: &mut mysql::Conn, db: &str| -> String {
+        c.exec_first("SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'v_parent'", (db,))
+            .unwrap()
+            .unwrap()
+    };
+    let kept = s.unique_db("lo_definer_kept");
+    load(&dir, &["-s", "torture", "-B", &kept.name]);
+    assert_eq!(definer(&mut c, &kept.name), "ghost@nowhere");
+    let skipped = s.unique_db("lo_definer_skip");
+    load(&dir, &["-s", "torture", "-B", &skipped.name, "--skip-definer"]);
+    let me: String = c.query_first("SELECT CURRENT_USER()").unwrap().unwrap();
+    assert_eq!(definer(&mut c, &skipped.name), me);
+}
+
+#[test]
+fn global_variables_are_set_and_restored() {
+    let s = server();
+    let mut c = s.conn();
+    let before: u64 = c.query_first("SELECT @@GLOBAL.max_connections").unwrap().unwrap();
+    let t = tempdir();
+    let cnf = t.path().join("my.cnf");
+    std::fs::write(&cnf, format!("[myloader_global_variables]\nmax_connections = {}\n", before + 7)).unwrap();
+    let db = s.unique_db("lo_global");
+    let out = run(rloader()
+        .arg(format!("--defaults-file={}", cnf.display()))
+        .args(s.conn_args())
+        .arg("-d")
+        .arg(torture_sql())
+        .args(["-s", "torture-2", "-B", &db.name, "-v", "3"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("global variable max_connections set to {}", before + 7)), "{err}");
+    let after: u64 = c.query_first("SELECT @@GLOBAL.max_connections").unwrap().unwrap();
+    assert_eq!(after, before);
+}
+
+/// Without -B the databases come from the dump's `-schema-create.sql`.
+#[test]
+fn databases_come_from_schema_create_without_target() {
+    let s = server();
+    let src = s.unique_db("lo_nob_src");
+    let keep = s.unique_db("lo_nob_keep");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{}` DEFAULT CHARACTER SET latin1", src.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.`t` (id INT PRIMARY KEY, s VARCHAR(10)) ENGINE=InnoDB", src.name)).unwrap();
+    c.query_drop(format!("INSERT INTO `{}`.`t` VALUES (1,'a'),(2,'b'),(3,NULL)", src.name)).unwrap();
+    c.query_drop(format!("CREATE DATABASE `{}`", keep.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.`t` AS SELECT * FROM `{}`.`t`", keep.name, src.name)).unwrap();
+    let t = tempdir();
+    let dump = t.path().join("dump");
+    run_ok(
+        std::process::Command::new("mydumper")
+            .args(["-S", &s.socket.display().to_string(), "-u", &s.user, "-B", &src.name, "-o"])
+            .arg(&dump),
+    );
+    c.query_drop(format!("DROP DATABASE `{}`", src.name)).unwrap();
+    load(&dump, &[]);
+    assert_eq!(assert_same_data(&s, &keep.name, &src.name), 1);
+    let cs: String = c
+        .exec_first("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", (&src.name,))
+        .unwrap()
+        .unwrap();
+    assert_eq!(cs, "latin1");
+}
