@@ -107,24 +107,26 @@ fn killed_dump_connection_fails_the_dump_naming_the_table() {
     let s = server();
     let db = s.unique_db("fault_kill");
     let mut c = s.conn();
-    make_big(&mut c, &db.name, 300000);
+    make_big(&mut c, &db.name, 400);
     let dir = tempdir();
     let out_dir = dir.path().join("dump");
+    // Each row costs the server 50 ms, so the worker's SELECT stays in the
+    // process list for about 20 s however busy the machine is.
     let mut child = rdumper()
         .args(s.conn_args())
-        .args(["-B", &db.name, "-t", "1", "-o"])
+        .args(["-B", &db.name, "-t", "1", "--where", "SLEEP(0.05) = 0", "-o"])
         .arg(&out_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Find the worker's SELECT on the table and kill its connection.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Find the worker's SELECT on this test's table and kill its connection.
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut killed = false;
     while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
         let ids: Vec<u64> = c
             .query(format!(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT%' AND INFO LIKE '%{}%big%' AND ID <> CONNECTION_ID()",
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT%SLEEP(0.05)%' AND INFO LIKE '%`{}`.`big`%' AND ID <> CONNECTION_ID()",
                 db.name
             ))
             .unwrap();
@@ -133,16 +135,11 @@ fn killed_dump_connection_fails_the_dump_naming_the_table() {
             killed = true;
             break;
         }
-        std::thread::sleep(Duration::from_millis(5));
+        std::thread::sleep(Duration::from_millis(20));
     }
-    let status = wait_exit(&mut child, Duration::from_secs(60));
+    let status = wait_exit(&mut child, Duration::from_secs(90));
     let err = read_stderr(&mut child);
-    if !killed {
-        // The dump finished before its query could be seen: that is not the
-        // case under test, and it must then have succeeded.
-        assert!(status.success(), "{err}");
-        panic!("could not catch the dump's SELECT in the process list; make the table bigger");
-    }
+    assert!(killed, "the dump's SELECT never showed in the process list: {err}");
     assert!(!status.success(), "a killed connection must fail the dump: {err}");
     assert!(err.contains("big"), "message must name the table: {err}");
     assert_no_finished_metadata(&out_dir);
@@ -160,15 +157,16 @@ fn server_stopped_mid_dump_and_mid_load_fails() {
     run_ok(rdumper().args(s.conn_args()).args(["-B", "victim", "-o"]).arg(&good));
 
     let out_dir = dir.path().join("dump");
+    // Each row of the dump costs the server a millisecond, so the dump is
+    // still reading when the server goes away.
     let mut dumper = rdumper()
         .args(s.conn_args())
-        .args(["-B", "victim", "-t", "2", "-r", "20000", "-o"])
+        .args(["-B", "victim", "-t", "2", "-r", "20000", "--where", "SLEEP(0.001) = 0", "-o"])
         .arg(&out_dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300));
     let mut loader = rloader()
         .args(s.conn_args())
         .args(["-d"])
@@ -178,7 +176,21 @@ fn server_stopped_mid_dump_and_mid_load_fails() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Stop the server once both are at work: the dump's SELECT and the
+    // load's INSERT are in the process list.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let busy: Vec<String> = c
+            .query("SELECT LEFT(INFO, 6) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT%SLEEP(0.001)%' OR (DB = 'victim_copy' AND INFO LIKE 'INSERT%')")
+            .unwrap();
+        if busy.iter().any(|i| i == "SELECT") && busy.iter().any(|i| i == "INSERT") {
+            break;
+        }
+        assert!(dumper.try_wait().unwrap().is_none(), "the dump ended before the server was stopped");
+        assert!(loader.try_wait().unwrap().is_none(), "the load ended before the server was stopped");
+        assert!(Instant::now() < deadline, "the dump and the load never ran at the same time: {busy:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     p.stop();
     let ds = wait_exit(&mut dumper, Duration::from_secs(120));
     let derr = read_stderr(&mut dumper);
@@ -199,7 +211,9 @@ fn sigint_stops_the_dump_and_cleans_up() {
     let tmp = tempdir();
     let mut child = rdumper()
         .args(s.conn_args())
-        .args(["-B", &db.name, "-t", "2", "-r", "5000", "--stream"])
+        // A slow read (each row costs the server 0.2 ms) keeps the dump
+        // running until the signal comes, however fast the machine.
+        .args(["-B", &db.name, "-t", "2", "-r", "5000", "--where", "SLEEP(0.0002) = 0", "--stream"])
         .current_dir(cwd.path())
         .env("TMPDIR", tmp.path())
         .stdout(Stdio::piped())
@@ -295,7 +309,20 @@ fn sigint_stops_a_stream_load_waiting_for_input_and_cleans_up() {
     use std::io::Write;
     stdin.write_all(&stream[..stream.len() / 3]).unwrap();
     stdin.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
+    // Interrupt once the loader is at work on what it got: a table exists.
+    let mut c = s.conn();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: Option<u64> = c
+            .query_first(format!("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'", copy.name))
+            .unwrap();
+        if n.unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the loader ended before it was interrupted");
+        assert!(Instant::now() < deadline, "the loader created no table from the first part of the stream");
+        std::thread::sleep(Duration::from_millis(50));
+    }
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = wait_exit(&mut child, Duration::from_secs(30));
@@ -427,7 +454,11 @@ fn full_disk_fails_a_stream_load() {
 
 #[test]
 fn deadlock_during_load_is_retried() {
-    let s = server();
+    // A server of its own: a dump's FLUSH TABLES WITH READ LOCK from a test
+    // running beside this one would queue behind the loader's insert and hold
+    // up the other transaction, a wait the server cannot see as a deadlock.
+    let p = PrivateServer::start();
+    let s = &p.server;
     let db = s.unique_db("fault_deadlock");
     let mut c = s.conn();
     c.query_drop(format!("CREATE DATABASE `{}`", db.name)).unwrap();
@@ -458,7 +489,10 @@ fn deadlock_during_load_is_retried() {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let waiting: Option<u64> = c
-            .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO `t`%' AND TIME >= 1")
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'INSERT INTO `t`%' AND TIME >= 1",
+                db.name
+            ))
             .unwrap();
         if waiting == Some(1) {
             break;
