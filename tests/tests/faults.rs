@@ -335,6 +335,55 @@ fn sigint_stops_a_stream_load_waiting_for_input_and_cleans_up() {
     assert!(left.is_empty(), "received files left behind: {left:?}");
 }
 
+#[test]
+fn a_second_signal_exits_at_once() {
+    let s = server();
+    let db = s.unique_db("fault_sig2");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{0}`; CREATE TABLE `{0}`.t (id INT PRIMARY KEY)", db.name)).unwrap();
+    let t = tempdir();
+    let dir = t.path().join("dump");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("metadata"), "# Started dump at: 2026-01-01 00:00:00\n[config]\nquote-character = BACKTICK\n# Finished dump at: 2026-01-01 00:00:01\n").unwrap();
+    // A statement the server takes 30 s over: after the first signal the
+    // loader waits for it before it stops; a second signal must not wait.
+    std::fs::write(dir.join("d.t.00000.sql"), "INSERT INTO `t` VALUES(1 + SLEEP(30))\n;\n").unwrap();
+    let mut child = rloader()
+        .args(s.conn_args())
+        .arg("-d")
+        .arg(&dir)
+        .args(["-B", &db.name, "--no-schemas", "-t", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let n: Option<u64> = c
+            .query_first(format!(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'INSERT%SLEEP(30)%'",
+                db.name
+            ))
+            .unwrap();
+        if n.unwrap_or(0) > 0 {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "the load ended before it was interrupted");
+        assert!(Instant::now() < deadline, "the load's statement never showed in the process list");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "after one signal the loader waits for its statement");
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    let err = read_stderr(&mut child);
+    assert_eq!(status.code(), Some(130), "a second signal exits with 130 at once: {err}");
+    assert!(!err.contains("completed"), "{err}");
+}
+
 /// Runs `SELECT SLEEP(secs)` on its own connection in the background, and
 /// waits until the server shows it running.
 fn long_query(s: &Server, secs: u32) -> (std::thread::JoinHandle<()>, u64) {
