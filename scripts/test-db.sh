@@ -77,11 +77,14 @@ start() {
     PORT=$(free_port)
     local user_opt=()
     [ "$(id -u)" -eq 0 ] && user_opt=(--user=root)
-    mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$DATADIR/data" \
+    # Temporary files of the install and the server stay in the data dir, so
+    # servers started side by side never meet in a shared /tmp.
+    mkdir -p "$DATADIR/tmp"
+    TMPDIR="$DATADIR/tmp" mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$DATADIR/data" \
         --auth-root-authentication-method=normal --skip-test-db >"$DATADIR/install.log" 2>&1 \
         || { cat "$DATADIR/install.log" >&2; die "mariadb-install-db failed"; }
     "$bin" --no-defaults "${user_opt[@]}" \
-        --datadir="$DATADIR/data" --socket="$DATADIR/mysql.sock" --pid-file="$DATADIR/mariadbd.pid" \
+        --datadir="$DATADIR/data" --tmpdir="$DATADIR/tmp" --socket="$DATADIR/mysql.sock" --pid-file="$DATADIR/mariadbd.pid" \
         --port="$PORT" --bind-address=127.0.0.1 --skip-name-resolve \
         --log-error="$DATADIR/error.log" --local-infile=1 --max-allowed-packet=256M \
         --log-bin="$DATADIR/binlog" --server-id=1 --log-bin-trust-function-creators=1 \
