@@ -56,17 +56,25 @@ sql() { mariadb --no-defaults -uroot -S "$sock" --batch --skip-column-names "$@"
 db=sbtest
 echo "bench: creating $tables tables x $size rows in $db" >&2
 sql -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
-if command -v sysbench >/dev/null 2>&1; then
-    sysbench oltp_common --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=$db \
-        --tables="$tables" --table-size="$size" --threads=2 prepare >"$work/sysbench.log" 2>&1 \
-        || { cat "$work/sysbench.log" >&2; exit 1; }
-else
-    for i in $(seq 1 "$tables"); do
-        sql $db -e "CREATE TABLE sbtest$i (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0,
+# make_tables DB N ROWS: N sysbench tables of ROWS rows each in DB, by
+# sysbench when installed, else by SQL of the same shape (c is 119
+# characters and pad 56, about the sizes sysbench writes).
+make_tables() {
+    local d=$1 n=$2 rows=$3 i
+    if command -v sysbench >/dev/null 2>&1; then
+        sysbench oltp_common --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db="$d" \
+            --tables="$n" --table-size="$rows" --threads=2 prepare >"$work/sysbench.log" 2>&1 \
+            || { cat "$work/sysbench.log" >&2; exit 1; }
+        return
+    fi
+    for i in $(seq 1 "$n"); do
+        sql "$d" -e "CREATE TABLE sbtest$i (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0,
             c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k_$i (k)) ENGINE=InnoDB;
-            INSERT INTO sbtest$i (k, c, pad) SELECT FLOOR(RAND() * $size), SHA2(RAND(), 512) , SHA2(RAND(), 224) FROM seq_1_to_$size;"
+            INSERT INTO sbtest$i (k, c, pad)
+            SELECT FLOOR(RAND() * $rows), LEFT(SHA2(RAND(), 512), 119), SHA2(RAND(), 224) FROM seq_1_to_$rows;"
     done
-fi
+}
+make_tables $db "$tables" "$size"
 total_rows=$((size * tables))
 rss_rows=${rss_rows:-$((size * 10))}
 
@@ -141,15 +149,7 @@ if [ "$rss_rows" -gt 0 ]; then
     big=sbbig t=${threads_list##* }
     echo "bench: creating 1 table x $rss_rows rows in $big" >&2
     sql -e "DROP DATABASE IF EXISTS $big; CREATE DATABASE $big"
-    if command -v sysbench >/dev/null 2>&1; then
-        sysbench oltp_common --db-driver=mysql --mysql-socket="$sock" --mysql-user=root --mysql-db=$big \
-            --tables=1 --table-size="$rss_rows" prepare >"$work/sysbench.log" 2>&1 \
-            || { cat "$work/sysbench.log" >&2; exit 1; }
-    else
-        sql $big -e "CREATE TABLE sbtest1 (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0,
-            c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k_1 (k)) ENGINE=InnoDB;
-            INSERT INTO sbtest1 (k, c, pad) SELECT FLOOR(RAND() * $rss_rows), SHA2(RAND(), 512), SHA2(RAND(), 224) FROM seq_1_to_$rss_rows;"
-    fi
+    make_tables $big 1 "$rss_rows"
     rm -rf "$work/big"; "$bin/rdumper" $conn -t "$t" -B $big -o "$work/big" >/dev/null
     bytes=$(du -sb "$work/big" | cut -f1)
     saved_runs=$runs runs=1
