@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 
@@ -245,6 +246,25 @@ pub fn corpus_checksums() -> BTreeMap<(String, String), TableSum> {
             ((f[0].to_string(), f[1].to_string()), TableSum { rows: f[2].parse().unwrap(), checksum: f[3].parse().unwrap() })
         })
         .collect()
+}
+
+/// Calls `ready` every 20 ms until it returns true, for tests that must act
+/// only once a process has reached some state; panics with `what` after
+/// `limit`.
+pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} (waited {limit:?})");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The ids of the server's connections whose process list row matches
+/// `cond` (SQL over the columns of `information_schema.PROCESSLIST`), the
+/// asking connection left out.
+pub fn process_ids(c: &mut mysql::Conn, cond: &str) -> Vec<u64> {
+    c.query(format!("SELECT ID FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND ({cond})"))
+        .expect("read the process list")
 }
 
 /// A fresh temporary directory.

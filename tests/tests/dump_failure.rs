@@ -46,24 +46,21 @@ fn non_empty_output_directory_needs_clear_or_dirty() {
     assert!(dir.join("torture-2.t.00000.sql").exists());
 }
 
+/// The process list condition for a data query on `torture.big` that
+/// contains `marker`.
+fn big_query_with(marker: &str) -> String {
+    format!("INFO LIKE '%{marker}%' AND INFO LIKE 'SELECT%FROM `torture`.`big`%'")
+}
+
 /// Kills the server connection running a query that contains `marker`.
 fn kill_query_with(s: &Server, marker: &str) {
     let mut c = s.conn();
-    let start = Instant::now();
-    loop {
-        let ids: Vec<u64> = c
-            .exec(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND INFO LIKE 'SELECT%FROM `torture`.`big`%' AND ID <> CONNECTION_ID()",
-                (format!("%{marker}%"),),
-            )
-            .unwrap();
-        if let Some(id) = ids.first() {
-            c.query_drop(format!("KILL CONNECTION {id}")).unwrap();
-            return;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30), "query {marker} never showed up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut victim = None;
+    wait_until(Duration::from_secs(30), &format!("query {marker} never showed up"), || {
+        victim = process_ids(&mut c, &big_query_with(marker)).first().copied();
+        victim.is_some()
+    });
+    c.query_drop(format!("KILL CONNECTION {}", victim.unwrap())).unwrap();
 }
 
 #[test]
@@ -137,17 +134,9 @@ fn interrupt_stops_the_dump_without_metadata() {
         .unwrap();
     // Wait until the data queries run, then send SIGINT.
     let mut c = s.conn();
-    let start = Instant::now();
-    loop {
-        let n: Option<u64> = c
-            .query_first("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%rdumper-interrupt-me%' AND ID <> CONNECTION_ID()")
-            .unwrap();
-        if n.unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(start.elapsed() < Duration::from_secs(30));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until(Duration::from_secs(30), "the data query never showed up", || {
+        !process_ids(&mut c, &big_query_with("rdumper-interrupt-me")).is_empty()
+    });
     run_ok(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]));
     let start = Instant::now();
     let out = child.wait_with_output().unwrap();

@@ -121,25 +121,16 @@ fn killed_dump_connection_fails_the_dump_naming_the_table() {
         .spawn()
         .unwrap();
     // Find the worker's SELECT on this test's table and kill its connection.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut killed = false;
-    while Instant::now() < deadline && child.try_wait().unwrap().is_none() {
-        let ids: Vec<u64> = c
-            .query(format!(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT%SLEEP(0.05)%' AND INFO LIKE '%`{}`.`big`%' AND ID <> CONNECTION_ID()",
-                db.name
-            ))
-            .unwrap();
-        if let Some(id) = ids.first() {
-            c.query_drop(format!("KILL {id}")).unwrap();
-            killed = true;
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let cond = format!("INFO LIKE 'SELECT%SLEEP(0.05)%' AND INFO LIKE '%`{}`.`big`%'", db.name);
+    let mut victim = None;
+    wait_until(Duration::from_secs(60), "the dump's SELECT never showed in the process list", || {
+        assert!(child.try_wait().unwrap().is_none(), "the dump ended before its connection was killed");
+        victim = process_ids(&mut c, &cond).first().copied();
+        victim.is_some()
+    });
+    c.query_drop(format!("KILL {}", victim.unwrap())).unwrap();
     let status = wait_exit(&mut child, Duration::from_secs(90));
     let err = read_stderr(&mut child);
-    assert!(killed, "the dump's SELECT never showed in the process list: {err}");
     assert!(!status.success(), "a killed connection must fail the dump: {err}");
     assert!(err.contains("big"), "message must name the table: {err}");
     assert_no_finished_metadata(&out_dir);
@@ -178,19 +169,12 @@ fn server_stopped_mid_dump_and_mid_load_fails() {
         .unwrap();
     // Stop the server once both are at work: the dump's SELECT and the
     // load's INSERT are in the process list.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let busy: Vec<String> = c
-            .query("SELECT LEFT(INFO, 6) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT%SLEEP(0.001)%' OR (DB = 'victim_copy' AND INFO LIKE 'INSERT%')")
-            .unwrap();
-        if busy.iter().any(|i| i == "SELECT") && busy.iter().any(|i| i == "INSERT") {
-            break;
-        }
+    wait_until(Duration::from_secs(60), "the dump and the load never ran at the same time", || {
         assert!(dumper.try_wait().unwrap().is_none(), "the dump ended before the server was stopped");
         assert!(loader.try_wait().unwrap().is_none(), "the load ended before the server was stopped");
-        assert!(Instant::now() < deadline, "the dump and the load never ran at the same time: {busy:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        !process_ids(&mut c, "INFO LIKE 'SELECT%SLEEP(0.001)%'").is_empty()
+            && !process_ids(&mut c, "DB = 'victim_copy' AND INFO LIKE 'INSERT%'").is_empty()
+    });
     p.stop();
     let ds = wait_exit(&mut dumper, Duration::from_secs(120));
     let derr = read_stderr(&mut dumper);
@@ -311,18 +295,13 @@ fn sigint_stops_a_stream_load_waiting_for_input_and_cleans_up() {
     stdin.flush().unwrap();
     // Interrupt once the loader is at work on what it got: a table exists.
     let mut c = s.conn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    wait_until(Duration::from_secs(60), "the loader created no table from the first part of the stream", || {
+        assert!(child.try_wait().unwrap().is_none(), "the loader ended before it was interrupted");
         let n: Option<u64> = c
             .query_first(format!("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = '{}'", copy.name))
             .unwrap();
-        if n.unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(child.try_wait().unwrap().is_none(), "the loader ended before it was interrupted");
-        assert!(Instant::now() < deadline, "the loader created no table from the first part of the stream");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        n.unwrap_or(0) > 0
+    });
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let status = wait_exit(&mut child, Duration::from_secs(30));
@@ -357,21 +336,11 @@ fn a_second_signal_exits_at_once() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let n: Option<u64> = c
-            .query_first(format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'INSERT%SLEEP(30)%'",
-                db.name
-            ))
-            .unwrap();
-        if n.unwrap_or(0) > 0 {
-            break;
-        }
+    let cond = format!("DB = '{}' AND INFO LIKE 'INSERT%SLEEP(30)%'", db.name);
+    wait_until(Duration::from_secs(60), "the load's statement never showed in the process list", || {
         assert!(child.try_wait().unwrap().is_none(), "the load ended before it was interrupted");
-        assert!(Instant::now() < deadline, "the load's statement never showed in the process list");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        !process_ids(&mut c, &cond).is_empty()
+    });
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     std::thread::sleep(Duration::from_millis(300));
@@ -393,15 +362,8 @@ fn long_query(s: &Server, secs: u32) -> (std::thread::JoinHandle<()>, u64) {
         let _ = c.query_drop(format!("SELECT SLEEP({secs}) /* rdump long query */"));
     });
     let mut watch = s.conn();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let t: Option<u64> = watch.query_first(format!("SELECT TIME FROM information_schema.PROCESSLIST WHERE ID = {id} AND INFO LIKE 'SELECT SLEEP%'")).unwrap();
-        if t.is_some_and(|t| t >= 2) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "long query did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let cond = format!("ID = {id} AND INFO LIKE 'SELECT SLEEP%' AND TIME >= 2");
+    wait_until(Duration::from_secs(10), "the long query did not start", || !process_ids(&mut watch, &cond).is_empty());
     (h, id)
 }
 
@@ -535,24 +497,11 @@ fn deadlock_during_load_is_retried() {
         .spawn()
         .unwrap();
     // Wait until the loader holds row 1 and waits for row 2.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let waiting: Option<u64> = c
-            .query_first(format!(
-                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = '{}' AND INFO LIKE 'INSERT INTO `t`%' AND TIME >= 1",
-                db.name
-            ))
-            .unwrap();
-        if waiting == Some(1) {
-            break;
-        }
-        if Instant::now() >= deadline {
-            let trx: Vec<(u64, String, Option<String>, Option<String>)> = c.query("SELECT ID, COMMAND, STATE, LEFT(INFO, 80) FROM information_schema.PROCESSLIST").unwrap();
-            let _ = child.kill();
-            panic!("the loader never waited for the lock: {trx:?}; {}", read_stderr(&mut child));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let cond = format!("DB = '{}' AND INFO LIKE 'INSERT INTO `t`%' AND TIME >= 1", db.name);
+    wait_until(Duration::from_secs(30), "the loader never waited for the lock", || {
+        assert!(child.try_wait().unwrap().is_none(), "the loader ended before the deadlock");
+        !process_ids(&mut c, &cond).is_empty()
+    });
     // Now take row 1: a deadlock, which the server resolves by rolling the
     // loader back; this insert then goes through.
     other.query_drop(format!("INSERT INTO `{}`.t VALUES (1)", db.name)).expect("the loader must be the deadlock victim");

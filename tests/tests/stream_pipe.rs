@@ -149,15 +149,10 @@ fn stream_crosses_hosts_through_nc() {
         .spawn()
         .unwrap();
     // Wait until the receiver listens.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    wait_until(Duration::from_secs(20), &format!("receiver did not listen on {port}"), || {
         let ss = Command::new("ip").args(["netns", "exec", &net.b, "ss", "-ltn"]).output().unwrap();
-        if String::from_utf8_lossy(&ss.stdout).contains(&format!(":{port}")) {
-            break;
-        }
-        assert!(Instant::now() < deadline, "receiver did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+        String::from_utf8_lossy(&ss.stdout).contains(&format!(":{port}"))
+    });
     let dumper_cmd = format!(
         "{} {} -B sakila -G -R -E --stream | nc -N {} {port}",
         shell_quote(&[rdumper().get_program().to_string_lossy().into_owned()]),
