@@ -107,7 +107,8 @@ pub struct LoadArgs {
     #[arg(short = 'd', long, value_name = "DIR", help_heading = "Application Options")]
     pub directory: Option<PathBuf>,
 
-    /// Database to restore into (all selected databases load into it)
+    /// Database to restore into (all selected databases load into it); it is
+    /// created by DB-schema-create.sql when the dump holds one
     #[arg(short = 'B', long, value_name = "DB", help_heading = "Application Options")]
     pub database: Option<String>,
 

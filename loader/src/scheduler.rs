@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use common::metadata::Metadata;
-use common::naming::{ChunkId, DataExt, DumpFile};
+use common::naming::{ChunkId, Compression, DataExt, DumpFile};
 use crossbeam_channel::{never, select, Receiver, Sender};
 use mysql::prelude::Queryable;
 
@@ -336,7 +336,14 @@ impl<'a> Scheduler<'a> {
         };
         self.refresh_vars(&mut d);
         if let Some(t) = &self.sel.target_db {
-            let job = self.job(Work::CreateDatabase { db: t.clone() }, &d);
+            // As myloader: the target's own `NEW-schema-create.sql`, when the
+            // dump holds one, creates it (with its character set), else a
+            // plain CREATE DATABASE IF NOT EXISTS.
+            let work = match target_schema_create(&d.dir, t) {
+                Some(path) => Work::File { path, role: FileRole::Database, db: None },
+                None => Work::CreateDatabase { db: t.clone() },
+            };
+            let job = self.job(work, &d);
             self.running_tag_later(job, Tag::Database(String::new()), true);
         } else {
             d.target_ready = true;
@@ -887,6 +894,31 @@ impl<'a> Scheduler<'a> {
 
 fn table_rows(m: &Metadata, db: &str, table: &str) -> u64 {
     m.table(db, table).map(|t| t.rows).unwrap_or(0)
+}
+
+/// `TARGET-schema-create.sql` (any compression) in `dir`, when it creates
+/// `target`; one that creates another database is passed over with a
+/// warning.
+fn target_schema_create(dir: &Path, target: &str) -> Option<PathBuf> {
+    if !common::naming::is_verbatim_name(target) {
+        return None;
+    }
+    [Compression::None, Compression::Gzip, Compression::Zstd]
+        .into_iter()
+        .map(|compression| dir.join(DumpFile::SchemaCreate { db: target.to_string(), compression }.file_name()))
+        .find(|p| p.is_file())
+        .and_then(|p| match read_created_database(&p) {
+            Ok(Some(db)) if db == target => Some(p),
+            Ok(other) => {
+                let what = other.map(|db| format!("creates `{db}`")).unwrap_or_else(|| "creates no database".into());
+                log::warn!("{} {what}, not `{target}`; creating `{target}` without it", display_name(&p));
+                None
+            }
+            Err(e) => {
+                log::warn!("{e}; creating `{target}` without it");
+                None
+            }
+        })
 }
 
 /// The name a `-schema-create.sql` file creates (its first CREATE DATABASE).

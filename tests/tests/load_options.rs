@@ -142,3 +142,44 @@ fn databases_come_from_schema_create_without_target() {
         .unwrap();
     assert_eq!(cs, "latin1");
 }
+
+#[test]
+fn target_database_comes_from_its_own_schema_create() {
+    let s = server();
+    let src = s.unique_db("lo_tsc_src");
+    let copy = s.unique_db("lo_tsc_copy");
+    let plain = s.unique_db("lo_tsc_plain");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{}` DEFAULT CHARACTER SET latin1", src.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.`t` (id INT PRIMARY KEY, s VARCHAR(10)) ENGINE=InnoDB", src.name)).unwrap();
+    c.query_drop(format!("INSERT INTO `{}`.`t` VALUES (1,'a'),(2,'b'),(3,NULL)", src.name)).unwrap();
+    let t = tempdir();
+    let dump = t.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dump));
+    // The copy's own create statement, as a user may put it beside a dump.
+    std::fs::write(
+        dump.join(format!("{}-schema-create.sql", copy.name)),
+        format!("CREATE DATABASE /*!32312 IF NOT EXISTS*/ `{}` /*!40100 DEFAULT CHARACTER SET cp1251 */;\n", copy.name),
+    )
+    .unwrap();
+    let charset = |c: &mut mysql::Conn, db: &str| -> String {
+        c.exec_first("SELECT DEFAULT_CHARACTER_SET_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", (db,))
+            .unwrap()
+            .unwrap_or_else(|| panic!("database {db} was not created"))
+    };
+    load(&dump, &["-B", &copy.name]);
+    assert_eq!(assert_same_data(&s, &src.name, &copy.name), 1);
+    assert_eq!(charset(&mut c, &copy.name), "cp1251", "the target's own schema-create made it");
+    // Without one, the target is created plainly: the source's statement,
+    // which names another database, is not used for it.
+    load(&dump, &["-B", &plain.name]);
+    assert_eq!(assert_same_data(&s, &src.name, &plain.name), 1);
+    let server_default: String = c.query_first("SELECT @@character_set_server").unwrap().unwrap();
+    assert_eq!(charset(&mut c, &plain.name), server_default);
+    // Loading into the source's own name uses its statement: latin1 again.
+    c.query_drop(format!("DROP DATABASE `{}`", src.name)).unwrap();
+    load(&dump, &["-B", &src.name]);
+    assert_eq!(charset(&mut c, &src.name), "latin1");
+    let n: Option<u64> = c.query_first(format!("SELECT COUNT(*) FROM `{}`.`t`", src.name)).unwrap();
+    assert_eq!(n, Some(3));
+}
