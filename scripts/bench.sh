@@ -94,6 +94,9 @@ measure() {
     local i secs=() rss=0
     for i in $(seq 1 "$runs"); do
         eval "$prep"
+        # Nothing written before (an earlier run, another tool) is left for
+        # this run to write back.
+        sync
         if ! /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$*" >"$work/out.log" 2>&1; then
             echo "bench: $name failed:" >&2; tail -5 "$work/out.log" >&2; return 1
         fi
