@@ -259,6 +259,40 @@ pub fn wait_until(limit: Duration, what: &str, mut ready: impl FnMut() -> bool) 
     }
 }
 
+/// Waits for `child` to exit and returns its status; panics with `what`
+/// after `limit`.
+pub fn wait_exit(child: &mut std::process::Child, limit: Duration, what: &str) -> std::process::ExitStatus {
+    let mut status = None;
+    wait_until(limit, what, || {
+        status = child.try_wait().expect("poll the child");
+        status.is_some()
+    });
+    status.expect("exited")
+}
+
+/// All the child's stderr (a piped one), read to its end.
+pub fn read_stderr(child: &mut std::process::Child) -> String {
+    let mut s = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut s).expect("read stderr");
+    }
+    s
+}
+
+/// Writes a small hand-made dump into `dir` (created): a `metadata` that
+/// says the dump finished, and `files` as (name, content).
+pub fn write_dump(dir: &Path, files: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).expect("create the dump dir");
+    std::fs::write(
+        dir.join("metadata"),
+        "# Started dump at: 2026-01-01 00:00:00\n[config]\nquote-character = BACKTICK\n# Finished dump at: 2026-01-01 00:00:01\n",
+    )
+    .expect("write metadata");
+    for (name, content) in files {
+        std::fs::write(dir.join(name), content).expect("write a dump file");
+    }
+}
+
 /// The ids of the server's connections whose process list row matches
 /// `cond` (SQL over the columns of `information_schema.PROCESSLIST`), the
 /// asking connection left out.

@@ -36,6 +36,8 @@ fn non_empty_output_directory_needs_clear_or_dirty() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("not empty") && err.contains(&dir.display().to_string()), "{err}");
+    assert_eq!(std::fs::read(dir.join("stale.sql")).unwrap(), b"x");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "nothing may be written into a refused directory");
     run_ok(rdumper_for(&s).args(["-B", "torture-2", "--clear"]).arg("-o").arg(&dir));
     assert!(!dir.join("stale.sql").exists());
     assert!(dir.join("metadata").exists());

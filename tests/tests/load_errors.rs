@@ -157,9 +157,7 @@ fn lock_wait_case(retries: &str, hold: Duration) -> (Output, u64) {
     c.query_drop(format!("INSERT INTO `{}`.`t` VALUES (1, 0)", db.name)).unwrap();
     let t = tempdir();
     let dir = t.path().join("dump");
-    std::fs::create_dir(&dir).unwrap();
-    std::fs::write(dir.join("metadata"), "# Started dump at: 2026-01-01 00:00:00\n[config]\nquote-character = BACKTICK\n# Finished dump at: 2026-01-01 00:00:01\n").unwrap();
-    std::fs::write(dir.join("d.t.00000.sql"), "INSERT INTO `t` VALUES(1,42)\n;\n").unwrap();
+    write_dump(&dir, &[("d.t.00000.sql", "INSERT INTO `t` VALUES(1,42)\n;\n")]);
     let cnf = t.path().join("my.cnf");
     std::fs::write(&cnf, "[myloader_session_variables]\ninnodb_lock_wait_timeout = 1\n").unwrap();
 

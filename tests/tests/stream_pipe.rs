@@ -3,7 +3,7 @@
 
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use integration_tests::*;
 
@@ -189,16 +189,8 @@ fn a_reader_that_dies_stops_the_dump_with_an_error() {
     out.read_exact(&mut first).unwrap();
     assert!(first.starts_with(b"\n-- metadata.header "), "stream must start with metadata.header");
     drop(out); // the reader dies mid-stream
-    let started = Instant::now();
-    let status = loop {
-        if let Some(st) = dumper.try_wait().unwrap() {
-            break st;
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "rdumper hangs after its reader died");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut err = String::new();
-    dumper.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = wait_exit(&mut dumper, Duration::from_secs(60), "rdumper hangs after its reader died");
+    let err = read_stderr(&mut dumper);
     assert!(!status.success(), "rdumper must fail when its reader dies: {err}");
     assert_ne!(status.code(), None, "rdumper must exit, not die by a signal: {err}");
     assert!(err.to_lowercase().contains("stdout") || err.to_lowercase().contains("pipe"), "{err}");
