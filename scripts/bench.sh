@@ -34,9 +34,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-if ! command -v cargo >/dev/null 2>&1; then
-    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-fi
+. scripts/lib.sh
+need_cargo bench
 echo "bench: building (release)" >&2
 cargo build --release -q -p rdumper -p rloader
 

@@ -9,10 +9,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-if ! command -v cargo >/dev/null 2>&1; then
-    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-fi
-command -v cargo >/dev/null 2>&1 || { echo "demo: cargo not found; install Rust (rustup)" >&2; exit 1; }
+. scripts/lib.sh
+need_cargo demo
 
 src=rdump_demo
 copy=rdump_demo_copy

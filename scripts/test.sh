@@ -6,10 +6,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-if ! command -v cargo >/dev/null 2>&1; then
-    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
-fi
-command -v cargo >/dev/null 2>&1 || { echo "test.sh: cargo not found; install Rust (rustup)" >&2; exit 1; }
+. scripts/lib.sh
+need_cargo test.sh
 
 export RDUMP_TEST_STATE="$repo/target/test-db-tests.state"
 mkdir -p "$repo/target"
