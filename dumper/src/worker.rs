@@ -183,7 +183,11 @@ impl Ctx<'_> {
 pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
     while let Ok(job) = ctx.queue.rx.recv() {
         if !ctx.control.aborted() {
-            if let Err(e) = run_job(conn, ctx, &job) {
+            // A panic fails the dump like an error: the job is still
+            // counted as done, so the phase that waits for it ends.
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(conn, ctx, &job)))
+                .unwrap_or_else(|p| Err(anyhow!("internal error: {}", panic_text(&p))));
+            if let Err(e) = r {
                 if !ctx.control.aborted() {
                     ctx.control.fail(e.context(job.describe()));
                 }
@@ -193,6 +197,10 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
     }
     // Ends the snapshot; the connection closes when dropped.
     let _ = conn.query_drop("ROLLBACK");
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
+    p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str)).unwrap_or("a worker panicked")
 }
 
 fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
