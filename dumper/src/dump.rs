@@ -189,8 +189,10 @@ fn dump(
             tasks.push(Arc::new(TableTask::new(t.clone())));
         }
     }
-    let data_tasks: Vec<&Arc<TableTask>> =
+    let mut data_tasks: Vec<&Arc<TableTask>> =
         tasks.iter().filter(|t| t.table.kind == ObjectKind::Table && !t.table.skip_data).collect();
+    // Largest tables first, so that the workers finish close together.
+    data_tasks.sort_by_key(|t| std::cmp::Reverse(t.table.rows_estimate));
     let progress = common::progress::bar(data_tasks.len() as u64, "tables");
     let queue = Queue::default();
     let ctx = Ctx {
@@ -202,6 +204,7 @@ fn dump(
         progress: &progress,
         rows: AtomicU64::new(0),
         max_statement: AtomicU64::new(0),
+        total_rows_estimate: data_tasks.iter().map(|t| t.table.rows_estimate).sum(),
     };
 
     std::thread::scope(|s| -> Result<()> {

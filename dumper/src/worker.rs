@@ -164,6 +164,9 @@ pub struct Ctx<'a> {
     pub progress: &'a ProgressBar,
     pub rows: AtomicU64,
     pub max_statement: AtomicU64,
+    /// The estimated rows of every table whose data is dumped, for chunk
+    /// sizing.
+    pub total_rows_estimate: u64,
 }
 
 impl Ctx<'_> {
@@ -267,7 +270,7 @@ fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<(
         let sum = r.map(|r| text(&r[1])).filter(|s| !s.is_empty());
         *t.checksum.lock().unwrap_or_else(|p| p.into_inner()) = sum;
     }
-    let chunks = chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads)?;
+    let chunks = chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads, ctx.total_rows_estimate)?;
     log::info!("{}: {} chunk(s)", t.table.display(), chunks.len());
     t.pending.store(chunks.len(), Ordering::SeqCst);
     for c in chunks {
