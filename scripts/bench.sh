@@ -86,6 +86,27 @@ echo "bench: machine: $machine" >&2
 results="$work/results.tsv"
 : > "$results"
 
+# settle: nothing written before (an earlier run, another tool) is left for
+# the next run to write back: neither the kernel's dirty pages nor the
+# server's. InnoDB flushes at innodb_io_capacity pages a second, the default
+# 200 for spinning disks, which would leave a load's dirty pages to the runs
+# after it for minutes; for the flush it gets the rate the disk can take and
+# a target of no dirty pages, then its settings back.
+settle() {
+    sync
+    local saved i dirty
+    saved=$(sql -e "SELECT CONCAT_WS(' ', @@innodb_io_capacity, @@innodb_io_capacity_max, @@innodb_max_dirty_pages_pct)")
+    sql -e "SET GLOBAL innodb_io_capacity_max = 100000; SET GLOBAL innodb_io_capacity = 50000; SET GLOBAL innodb_max_dirty_pages_pct = 0"
+    for i in $(seq 1 600); do
+        dirty=$(sql -e "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'" | cut -f2)
+        [ "$dirty" -le 0 ] && break
+        sleep 0.1
+    done
+    set -- $saved
+    sql -e "SET GLOBAL innodb_max_dirty_pages_pct = $3; SET GLOBAL innodb_io_capacity = $1; SET GLOBAL innodb_io_capacity_max = $2"
+    sync
+}
+
 # measure NAME THREADS BYTES PREP_CMD -- CMD...: runs PREP_CMD (untimed) and
 # CMD $runs times, records median seconds and the largest peak RSS.
 measure() {
@@ -93,9 +114,7 @@ measure() {
     local i secs=() rss=0
     for i in $(seq 1 "$runs"); do
         eval "$prep"
-        # Nothing written before (an earlier run, another tool) is left for
-        # this run to write back.
-        sync
+        settle
         if ! /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$*" >"$work/out.log" 2>&1; then
             echo "bench: $name failed:" >&2; tail -5 "$work/out.log" >&2; return 1
         fi
