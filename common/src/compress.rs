@@ -106,16 +106,126 @@ const DIRECT_BUF: usize = 1 << 20;
 #[derive(Clone, Copy)]
 struct Block([u8; DIRECT_ALIGN]);
 
-/// A file written in `DIRECT_BUF` pieces from an aligned buffer with
-/// `O_DIRECT`. The last partial block goes through the page cache. Any
-/// refusal of a direct write (`EINVAL` from a filesystem with other
-/// alignment rules) turns `O_DIRECT` off for the rest of the file, so a
-/// file is always written whole, one way or the other.
+/// A buffer of whole blocks, aligned for `O_DIRECT`.
+struct Blocks(Vec<Block>);
+
+impl Blocks {
+    fn new() -> Blocks {
+        Blocks(vec![Block([0; DIRECT_ALIGN]); DIRECT_BUF / DIRECT_ALIGN])
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `Block` is plain bytes with no padding; the slice covers
+        // exactly the vector's initialised elements.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.0.len() * DIRECT_ALIGN) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `bytes`.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<u8>(), self.0.len() * DIRECT_ALIGN) }
+    }
+}
+
+/// Writes `data` at the file's position, directly while `direct` holds.
+/// A refused direct write (`EINVAL`: other alignment rules) or a short one
+/// (which leaves an unaligned rest) turns `O_DIRECT` off for the rest of
+/// the file, so the bytes are always written whole, one way or the other.
+fn write_at_position(file: &File, data: &[u8], direct: &mut bool) -> io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        match (&*file).write(&data[done..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(k) => done += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if *direct && e.raw_os_error() == Some(libc::EINVAL) => stop_direct(file, direct)?,
+            Err(e) => return Err(e),
+        }
+        if *direct && done < data.len() && done % DIRECT_ALIGN != 0 {
+            stop_direct(file, direct)?;
+        }
+    }
+    Ok(())
+}
+
+/// Turns `O_DIRECT` off for a file's remaining writes.
+fn stop_direct(file: &File, direct: &mut bool) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl(2) on a descriptor that `file` keeps open.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    *direct = false;
+    Ok(())
+}
+
+/// The thread that writes a file's full buffers while the caller fills the
+/// next one, so that the caller never waits for the device unless it is
+/// a whole buffer ahead.
+struct BackgroundWrites {
+    full: Option<crossbeam_channel::Sender<Blocks>>,
+    written: crossbeam_channel::Receiver<io::Result<(Blocks, bool)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// A buffer is with the thread.
+    busy: bool,
+}
+
+impl BackgroundWrites {
+    fn start(file: std::sync::Arc<File>, mut direct: bool) -> io::Result<BackgroundWrites> {
+        let (full_tx, full_rx) = crossbeam_channel::bounded::<Blocks>(1);
+        let (done_tx, done_rx) = crossbeam_channel::bounded(1);
+        let thread = std::thread::Builder::new().name("direct-writer".into()).spawn(move || {
+            for blocks in full_rx {
+                let r = write_at_position(&file, blocks.bytes(), &mut direct).map(|()| (blocks, direct));
+                let failed = r.is_err();
+                if done_tx.send(r).is_err() || failed {
+                    return;
+                }
+            }
+        })?;
+        Ok(BackgroundWrites { full: Some(full_tx), written: done_rx, thread: Some(thread), busy: false })
+    }
+
+    /// Waits for the buffer with the thread; returns it and whether the
+    /// file is still written directly.
+    fn wait(&mut self) -> io::Result<Option<(Blocks, bool)>> {
+        if !self.busy {
+            return Ok(None);
+        }
+        self.busy = false;
+        match self.written.recv() {
+            Ok(r) => r.map(Some),
+            Err(_) => Err(io::Error::other("the file's writer thread stopped")),
+        }
+    }
+}
+
+impl Drop for BackgroundWrites {
+    fn drop(&mut self) {
+        self.full.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A file written in `DIRECT_BUF` pieces from aligned buffers with
+/// `O_DIRECT`, the full pieces by a thread of the file's own (from its
+/// second piece on) while the next is filled. The last partial block goes
+/// through the page cache.
 struct DirectFile {
-    file: File,
-    buf: Vec<Block>,
+    file: std::sync::Arc<File>,
+    buf: Blocks,
     len: usize,
     direct: bool,
+    /// Started when the first piece is full: small files need no thread.
+    background: Option<BackgroundWrites>,
+    /// A second buffer, once one is back from the thread.
+    spare: Option<Blocks>,
 }
 
 impl DirectFile {
@@ -126,10 +236,12 @@ impl DirectFile {
         use std::os::unix::fs::OpenOptionsExt;
         match File::options().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path) {
             Ok(file) => Ok(Some(DirectFile {
-                file,
-                buf: vec![Block([0; DIRECT_ALIGN]); DIRECT_BUF / DIRECT_ALIGN],
+                file: std::sync::Arc::new(file),
+                buf: Blocks::new(),
                 len: 0,
                 direct: true,
+                background: None,
+                spare: None,
             })),
             Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(None),
             Err(e) => Err(e),
@@ -141,63 +253,47 @@ impl DirectFile {
         Ok(None)
     }
 
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `Block` is plain bytes with no padding; the slice covers
-        // exactly the vector's initialised elements.
-        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.buf.len() * DIRECT_ALIGN) }
-    }
-
-    fn bytes_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as in `bytes`.
-        unsafe { std::slice::from_raw_parts_mut(self.buf.as_mut_ptr().cast::<u8>(), self.buf.len() * DIRECT_ALIGN) }
-    }
-
-    /// Writes `buf[..n]` at the file's position, directly while it may.
-    fn write_out(&mut self, n: usize) -> io::Result<()> {
-        let mut done = 0;
-        while done < n {
-            let r = (&self.file).write(&self.bytes()[done..n]);
-            match r {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(k) => done += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if self.direct && e.raw_os_error() == Some(libc::EINVAL) => self.stop_direct()?,
-                Err(e) => return Err(e),
-            }
-            // A short direct write leaves an unaligned rest: write it
-            // through the page cache.
-            if self.direct && done < n && done % DIRECT_ALIGN != 0 {
-                self.stop_direct()?;
+    /// Waits until no buffer is with the thread.
+    fn settle(&mut self) -> io::Result<()> {
+        if let Some(bg) = self.background.as_mut() {
+            if let Some((blocks, direct)) = bg.wait()? {
+                self.spare = Some(blocks);
+                self.direct = direct;
             }
         }
         Ok(())
     }
 
-    /// Turns `O_DIRECT` off for this file's remaining writes.
-    fn stop_direct(&mut self) -> io::Result<()> {
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::fd::AsRawFd;
-            let fd = self.file.as_raw_fd();
-            // SAFETY: fcntl(2) on a descriptor this struct owns.
-            let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-            if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
-                return Err(io::Error::last_os_error());
-            }
+    /// Hands the full buffer to the thread and goes on with the other.
+    fn send_full(&mut self) -> io::Result<()> {
+        if self.background.is_none() {
+            self.background = Some(BackgroundWrites::start(self.file.clone(), self.direct)?);
         }
-        self.direct = false;
-        Ok(())
+        self.settle()?;
+        let next = self.spare.take().unwrap_or_else(Blocks::new);
+        let full = std::mem::replace(&mut self.buf, next);
+        self.len = 0;
+        let bg = self.background.as_mut().expect("started above");
+        match bg.full.as_ref().map(|tx| tx.send(full)) {
+            Some(Ok(())) => {
+                bg.busy = true;
+                Ok(())
+            }
+            _ => Err(io::Error::other("the file's writer thread stopped")),
+        }
     }
 
-    /// Writes the whole aligned blocks buffered and keeps the rest.
+    /// Writes the whole aligned blocks buffered, here and now, and keeps
+    /// the rest.
     fn write_blocks(&mut self) -> io::Result<()> {
+        self.settle()?;
         let whole = self.len / DIRECT_ALIGN * DIRECT_ALIGN;
         if whole == 0 {
             return Ok(());
         }
-        self.write_out(whole)?;
+        write_at_position(&self.file, &self.buf.bytes()[..whole], &mut self.direct)?;
         let len = self.len;
-        self.bytes_mut().copy_within(whole..len, 0);
+        self.buf.bytes_mut().copy_within(whole..len, 0);
         self.len -= whole;
         Ok(())
     }
@@ -206,9 +302,9 @@ impl DirectFile {
         self.write_blocks()?;
         if self.len > 0 {
             if self.direct {
-                self.stop_direct()?;
+                stop_direct(&self.file, &mut self.direct)?;
             }
-            self.write_out(self.len)?;
+            write_at_position(&self.file, &self.buf.bytes()[..self.len], &mut self.direct)?;
             self.len = 0;
         }
         Ok(())
@@ -219,10 +315,10 @@ impl Write for DirectFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let len = self.len;
         let n = data.len().min(DIRECT_BUF - len);
-        self.bytes_mut()[len..len + n].copy_from_slice(&data[..n]);
+        self.buf.bytes_mut()[len..len + n].copy_from_slice(&data[..n]);
         self.len += n;
         if self.len == DIRECT_BUF {
-            self.write_blocks()?;
+            self.send_full()?;
         }
         Ok(n)
     }
