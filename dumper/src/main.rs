@@ -6,6 +6,7 @@ mod cli;
 mod dump;
 mod filter;
 mod output;
+mod rows;
 mod schema;
 mod snapshot;
 mod stream;

@@ -13,12 +13,12 @@ use common::naming::{ChunkId, DataExt, DumpFile};
 use crossbeam_channel::{Receiver, Sender};
 use indicatif::ProgressBar;
 use mysql::prelude::Queryable;
-use mysql::Value;
 
 use crate::catalog::{text, Routine, Table};
 use crate::chunk::{self, Chunk};
 use crate::cli::Options;
 use crate::output::Output;
+use crate::rows::{self, RowsError};
 use crate::schema;
 use crate::writer::{ChunkWriter, Headers};
 
@@ -301,30 +301,24 @@ fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) 
         q.push_str(&format!(" ORDER BY {}", order.join(", ")));
     }
     let mut w = ChunkWriter::new(ctx.out, ctx.opts, ctx.headers, tb, c.part);
-    let result = conn.query_iter(&q).map_err(|e| anyhow!("{}", client_error(&e)))?;
     let mut since_update = 0u64;
-    for row in result {
+    let read = rows::for_each_row(conn, &q, |row| {
         if ctx.control.aborted() {
             return Err(Control::aborted_error());
         }
-        let row = row.map_err(|e| anyhow!("reading rows: {}", client_error(&e)))?;
-        let mut values = row.unwrap();
-        // The text protocol gives bytes or NULL; anything else becomes its text.
-        for v in values.iter_mut() {
-            if !matches!(v, Value::Bytes(_) | Value::NULL) {
-                *v = Value::Bytes(text(v).into_bytes());
-            }
-        }
-        w.row(values.iter().map(|v| match v {
-            Value::Bytes(b) => Some(b.as_slice()),
-            _ => None,
-        }))?;
+        w.row(row.values())?;
         since_update += 1;
         if since_update == 20_000 {
             ctx.rows.fetch_add(since_update, Ordering::Relaxed);
             since_update = 0;
             ctx.show_progress();
         }
+        Ok(())
+    });
+    match read {
+        Ok(_) => {}
+        Err(RowsError::Stopped(e)) => return Err(e),
+        Err(e) => return Err(anyhow!("reading rows: {e}")),
     }
     let (rows, max_statement) = w.finish()?;
     log::info!(
@@ -341,17 +335,6 @@ fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) 
     }
     ctx.show_progress();
     Ok(())
-}
-
-/// A client error for messages: the server's code and message, or what
-/// happened to the connection.
-fn client_error(e: &mysql::Error) -> String {
-    match e {
-        mysql::Error::MySqlError(_) => common::conn::server_message(e),
-        mysql::Error::IoError(io) => format!("lost the connection to the server ({io})"),
-        mysql::Error::CodecError(_) => "lost the connection to the server (the answer was cut off)".to_string(),
-        other => common::conn::server_message(other),
-    }
 }
 
 /// All chunks of a table are written.

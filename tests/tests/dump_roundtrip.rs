@@ -133,3 +133,42 @@ fn debian_myloader_loads_rdumper_dumps() {
         assert_eq!(src, table_sums(&mut c, &copy.name), "{db} loaded by myloader");
     }
 }
+
+/// Rows larger than one protocol packet (16 MB), NULLs and empty values,
+/// read over the socket and over TCP, load back byte for byte.
+#[test]
+fn rows_larger_than_a_packet_round_trip() {
+    let s = server();
+    let src = s.unique_db("big_values");
+    let mut c = s.conn();
+    use mysql::prelude::Queryable;
+    c.query_drop(format!("CREATE DATABASE `{}`", src.name)).unwrap();
+    c.query_drop(format!(
+        "CREATE TABLE `{}`.t (id INT PRIMARY KEY, b LONGBLOB, t LONGTEXT CHARACTER SET utf8mb4, n INT) ENGINE=InnoDB",
+        src.name
+    ))
+    .unwrap();
+    // Row 2 alone is about 36 MB: three packets. Row 3 holds a value of
+    // exactly 16 MB - 1 bytes, the largest that fits one packet.
+    c.query_drop(format!(
+        "INSERT INTO `{0}`.t VALUES (1, '', '', NULL), (2, REPEAT(_binary 0x00ff0a27, 4500000), REPEAT('é\"', 6000000), 7),
+         (3, REPEAT('a', 16777215), NULL, 0), (4, NULL, 'x', -1)",
+        src.name
+    ))
+    .unwrap();
+    for (how, conn) in [("socket", s.conn_args()), ("tcp", s.tcp_args())] {
+        let tmp = tempdir();
+        let dir = tmp.path().join("d");
+        run_ok(rdumper().args(&conn).args(["-B", &src.name, "-t", "2", "-o"]).arg(&dir));
+        let copy = s.unique_db("big_values_copy");
+        run_ok(rloader().args(&conn).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", &src.name]));
+        assert_eq!(assert_same_data(&s, &src.name, &copy.name), 1, "over {how}");
+        let lens: Vec<(i32, Option<u64>, Option<u64>)> =
+            c.query(format!("SELECT id, LENGTH(b), LENGTH(t) FROM `{}`.t ORDER BY id", copy.name)).unwrap();
+        assert_eq!(
+            lens,
+            vec![(1, Some(0), Some(0)), (2, Some(18_000_000), Some(18_000_000)), (3, Some(16_777_215), None), (4, None, Some(1))],
+            "over {how}"
+        );
+    }
+}
