@@ -3,8 +3,11 @@
 # mariadb-dump on the same throwaway server, data and thread counts.
 #
 #   scripts/bench.sh [--size ROWS_PER_TABLE] [--tables N] [--threads "2 4"] [--runs R] [--out FILE]
-#                    [--skip-load] [--rss-rows N]
+#                    [--skip-load] [--rss-rows N] [--buffer-pool SIZE]
 #
+# --buffer-pool SIZE (e.g. 2G) sets the server's InnoDB buffer pool, which is
+# 512M otherwise: with one larger than the data the dumps read from memory
+# and measure the tools, with a smaller one they also measure the disk.
 # --skip-load leaves out the load and pipe measurements. --rss-rows N (default
 # 10 x --size, 0 for none) also dumps (and, without --skip-load, loads) one
 # table of N rows once at the largest thread count, to show peak RSS at ten
@@ -19,7 +22,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-size=100000 tables=8 threads_list="2 4" runs=3 out="$repo/target/bench/results.csv" skip_load=0 rss_rows=
+size=100000 tables=8 threads_list="2 4" runs=3 out="$repo/target/bench/results.csv" skip_load=0 rss_rows= pool=
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size=$2; shift 2 ;;
@@ -29,7 +32,8 @@ while [ $# -gt 0 ]; do
         --out) out=$2; shift 2 ;;
         --skip-load) skip_load=1; shift ;;
         --rss-rows) rss_rows=$2; shift 2 ;;
-        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+        --buffer-pool) pool=$2; shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -51,6 +55,17 @@ bin=$work/bin
 mkdir -p "$bin" && cp "$repo/target/release/rdumper" "$repo/target/release/rloader" "$bin/"
 sock=$RDUMP_TEST_SOCKET
 sql() { mariadb --no-defaults -uroot -S "$sock" --batch --skip-column-names "$@"; }
+
+if [ -n "$pool" ]; then
+    bytes=$(numfmt --from=iec "$pool")
+    sql -e "SET GLOBAL innodb_buffer_pool_size = $bytes"
+    for i in $(seq 1 600); do
+        status=$(sql -e "SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_resize_status'" | cut -f2)
+        case "$status" in ""|*[Cc]ompleted*) break ;; esac
+        sleep 0.1
+    done
+fi
+echo "bench: InnoDB buffer pool $(sql -e 'SELECT @@innodb_buffer_pool_size' | numfmt --to=iec)" >&2
 
 db=sbtest
 echo "bench: creating $tables tables x $size rows in $db" >&2
@@ -80,6 +95,7 @@ rss_rows=${rss_rows:-$((size * 10))}
 # The machine, for the record.
 machine="$(nproc) CPUs ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/Mem:/ {print $2}') GB RAM"
 machine="$machine; $( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null); $(sql -e 'SELECT CONCAT("MariaDB ", VERSION())')"
+machine="$machine, buffer pool $(sql -e 'SELECT @@innodb_buffer_pool_size' | numfmt --to=iec)"
 command -v mydumper >/dev/null 2>&1 && machine="$machine; $(mydumper --version 2>&1 | head -1)"
 echo "bench: machine: $machine" >&2
 

@@ -18,6 +18,7 @@ use mysql::{Conn, LocalInfileHandler};
 use crate::cli::DropMode;
 use crate::ddl;
 use crate::files::Registry;
+use crate::split;
 use crate::sqltext;
 use crate::statement::{Statement, StatementReader};
 
@@ -458,7 +459,17 @@ impl Session {
                 let Some(sql) = self.prepare(path, &st, FileRole::Data).inspect_err(|_| self.rollback(transactional))? else {
                     continue;
                 };
-                match self.execute(path, &sql, st.line).inspect_err(|_| self.rollback(transactional))? {
+                // Inside a transaction a large INSERT goes as smaller ones
+                // (see `split`); a failed piece rolls back like the whole.
+                let pieces = if transactional { split::split_insert(&sql, split::PIECE_BYTES) } else { None };
+                let step = match &pieces {
+                    None => self.execute(path, &sql, st.line),
+                    Some(pieces) => pieces.iter().try_fold(Step::Ok, |step, piece| match step {
+                        Step::Ok => self.execute(path, piece, st.line),
+                        failed => Ok(failed),
+                    }),
+                };
+                match step.inspect_err(|_| self.rollback(transactional))? {
                     Step::Ok => {}
                     Step::Failed(e) => {
                         self.rollback(transactional);

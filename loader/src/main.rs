@@ -6,6 +6,7 @@ mod exec;
 mod files;
 mod run;
 mod scheduler;
+mod split;
 mod sqltext;
 mod statement;
 mod stream;

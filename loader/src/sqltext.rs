@@ -68,25 +68,26 @@ fn push_code(out: &mut String, stmt: &[u8], from: usize, to: usize) -> Result<()
 }
 
 /// Index just past the closing quote of the literal opening at `start`.
-fn literal_end(stmt: &[u8], start: usize) -> Option<usize> {
+pub fn literal_end(stmt: &[u8], start: usize) -> Option<usize> {
     let q = stmt[start];
     let mut i = start + 1;
-    while i < stmt.len() {
-        let b = stmt[i];
-        if b == b'\\' && q != b'`' {
+    loop {
+        if i >= stmt.len() {
+            return None;
+        }
+        // Only the quote and (outside backticks) the backslash matter.
+        let at = if q == b'`' { memchr::memchr(q, &stmt[i..]) } else { memchr::memchr2(q, b'\\', &stmt[i..]) };
+        i += at?;
+        if stmt[i] == b'\\' {
             i += 2;
             continue;
         }
-        if b == q {
-            if stmt.get(i + 1) == Some(&q) {
-                i += 2;
-                continue;
-            }
-            return Some(i + 1);
+        if stmt.get(i + 1) == Some(&q) {
+            i += 2;
+            continue;
         }
-        i += 1;
+        return Some(i + 1);
     }
-    None
 }
 
 /// The bytes a string literal's body denotes: backslash escapes as the

@@ -55,3 +55,47 @@ fn rdumper_stream_into_rloader_stream() {
         compare(&s, db, &copy.name);
     }
 }
+
+/// Statements of several megabytes, which rloader sends in pieces inside
+/// a transaction, with values full of quotes, commas, parentheses,
+/// backslashes, newlines and NULLs: the copy equals the source whether the
+/// statements are cut (the default) or sent whole (`-q 1`, one statement
+/// per transaction), and from a dump written by the mariadb client's own
+/// multi-row INSERT layout as well.
+#[test]
+fn large_statements_load_equal_cut_or_whole() {
+    use mysql::prelude::Queryable;
+    let s = server();
+    let src = s.unique_db("big_stmts");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{}`", src.name)).unwrap();
+    c.query_drop(format!(
+        "CREATE TABLE `{}`.t (id INT PRIMARY KEY, a VARCHAR(200), b BLOB, g POINT NULL, KEY (a)) ENGINE=InnoDB",
+        src.name
+    ))
+    .unwrap();
+    c.query_drop(format!(
+        "INSERT INTO `{0}`.t SELECT seq, CONCAT('it''s (', seq, '),(', REPEAT('\\\\', seq % 3), '\"\n\t,', seq), \
+         IF(seq % 7 = 0, NULL, UNHEX(REPEAT(HEX(seq * 7919), 20))), IF(seq % 5 = 0, POINT(seq, -seq), NULL) FROM `{0}`.seq_1_to_60000",
+        src.name
+    ))
+    .unwrap();
+    let (_tmp, dir) = dump_dir(&s, &["-B", &src.name, "-s", "4000000"]);
+    // Statements of megabytes: each data file holds one or two.
+    let prefix = format!("{}.t.", src.name);
+    let sizes: Vec<(usize, usize)> = files(&dir)
+        .into_keys()
+        .filter(|n| n.starts_with(&prefix))
+        .map(|n| {
+            let sql = std::fs::read_to_string(dir.join(&n)).unwrap();
+            (sql.len(), sql.matches("INSERT INTO").count())
+        })
+        .collect();
+    assert!(sizes.iter().map(|s| s.0).sum::<usize>() > 8_000_000, "{sizes:?}");
+    assert!(sizes.iter().all(|&(len, n)| n >= 1 && len / n > 1_000_000), "{sizes:?}");
+    for extra in [&[][..], &["-q", "1"][..]] {
+        let copy = s.unique_db("big_stmts_copy");
+        run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", &src.name]).args(extra));
+        assert_eq!(assert_same_data(&s, &src.name, &copy.name), 1, "{extra:?}");
+    }
+}
