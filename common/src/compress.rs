@@ -101,6 +101,8 @@ impl Sink {
 const DIRECT_ALIGN: usize = 4096;
 /// Bytes per direct write.
 const DIRECT_BUF: usize = 1 << 20;
+/// A file's buffer to begin with; it grows to `DIRECT_BUF` as needed.
+const FIRST_BUF: usize = 16 * 1024;
 
 #[repr(C, align(4096))]
 #[derive(Clone, Copy)]
@@ -110,8 +112,22 @@ struct Block([u8; DIRECT_ALIGN]);
 struct Blocks(Vec<Block>);
 
 impl Blocks {
-    fn new() -> Blocks {
-        Blocks(vec![Block([0; DIRECT_ALIGN]); DIRECT_BUF / DIRECT_ALIGN])
+    /// A buffer of `bytes` (a multiple of the block size).
+    fn new(bytes: usize) -> Blocks {
+        Blocks(vec![Block([0; DIRECT_ALIGN]); bytes / DIRECT_ALIGN])
+    }
+
+    /// Grows the buffer, keeping its bytes, to hold at least `bytes` (at
+    /// most [`DIRECT_BUF`]): small files never pay for a whole buffer.
+    fn grow_to(&mut self, bytes: usize) {
+        let blocks = bytes.min(DIRECT_BUF).div_ceil(DIRECT_ALIGN).next_power_of_two();
+        if blocks > self.0.len() {
+            self.0.resize(blocks, Block([0; DIRECT_ALIGN]));
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len() * DIRECT_ALIGN
     }
 
     fn bytes(&self) -> &[u8] {
@@ -237,7 +253,7 @@ impl DirectFile {
         match File::options().write(true).create_new(true).custom_flags(libc::O_DIRECT).open(path) {
             Ok(file) => Ok(Some(DirectFile {
                 file: std::sync::Arc::new(file),
-                buf: Blocks::new(),
+                buf: Blocks::new(FIRST_BUF),
                 len: 0,
                 direct: true,
                 background: None,
@@ -270,7 +286,7 @@ impl DirectFile {
             self.background = Some(BackgroundWrites::start(self.file.clone(), self.direct)?);
         }
         self.settle()?;
-        let next = self.spare.take().unwrap_or_else(Blocks::new);
+        let next = self.spare.take().unwrap_or_else(|| Blocks::new(DIRECT_BUF));
         let full = std::mem::replace(&mut self.buf, next);
         self.len = 0;
         let bg = self.background.as_mut().expect("started above");
@@ -314,7 +330,10 @@ impl DirectFile {
 impl Write for DirectFile {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let len = self.len;
-        let n = data.len().min(DIRECT_BUF - len);
+        if len + data.len() > self.buf.len() {
+            self.buf.grow_to(len + data.len());
+        }
+        let n = data.len().min(self.buf.len() - len);
         self.buf.bytes_mut()[len..len + n].copy_from_slice(&data[..n]);
         self.len += n;
         if self.len == DIRECT_BUF {
