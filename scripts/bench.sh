@@ -65,7 +65,8 @@ if [ -n "$pool" ]; then
         sleep 0.1
     done
 fi
-echo "bench: InnoDB buffer pool $(sql -e 'SELECT @@innodb_buffer_pool_size' | numfmt --to=iec)" >&2
+pool_size=$(sql -e 'SELECT @@innodb_buffer_pool_size' | numfmt --to=iec)
+echo "bench: InnoDB buffer pool $pool_size" >&2
 
 db=sbtest
 echo "bench: creating $tables tables x $size rows in $db" >&2
@@ -95,7 +96,7 @@ rss_rows=${rss_rows:-$((size * 10))}
 # The machine, for the record.
 machine="$(nproc) CPUs ($(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)), $(free -g | awk '/Mem:/ {print $2}') GB RAM"
 machine="$machine; $( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null); $(sql -e 'SELECT CONCAT("MariaDB ", VERSION())')"
-machine="$machine, buffer pool $(sql -e 'SELECT @@innodb_buffer_pool_size' | numfmt --to=iec)"
+machine="$machine, buffer pool $pool_size"
 command -v mydumper >/dev/null 2>&1 && machine="$machine; $(mydumper --version 2>&1 | head -1)"
 echo "bench: machine: $machine" >&2
 

@@ -133,12 +133,13 @@ impl Blocks {
     fn bytes(&self) -> &[u8] {
         // SAFETY: `Block` is plain bytes with no padding; the slice covers
         // exactly the vector's initialised elements.
-        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.0.len() * DIRECT_ALIGN) }
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.len()) }
     }
 
     fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.len();
         // SAFETY: as in `bytes`.
-        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<u8>(), self.0.len() * DIRECT_ALIGN) }
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<u8>(), len) }
     }
 }
 

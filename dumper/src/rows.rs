@@ -30,9 +30,9 @@ const SERVER_MORE_RESULTS_EXISTS: u16 = 0x0008;
 /// Why a query failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RowsError {
-    /// The server's error, formatted as `common::conn::server_message` does.
-    #[error("ERROR {code} ({state}): {message}")]
-    Server { code: u16, state: String, message: String },
+    /// The server's error, shown as the client library shows it.
+    #[error("{0}")]
+    Server(mysql::MySqlError),
     #[error("lost the connection to the server ({0})")]
     Io(io::Error),
     #[error("lost the connection to the server (the answer was cut off)")]
@@ -70,7 +70,7 @@ pub fn for_each_row(
     let mut r = Reader { socket: &socket, buf: vec![0; 2 * READ_SIZE], start: 0, end: 0, seq: 0, long: Vec::new() };
     let result = r.query(sql, &mut on_row);
     match &result {
-        Ok(_) | Err(RowsError::Server { .. }) => {}
+        Ok(_) | Err(RowsError::Server(_)) => {}
         // The answer was not read to its end: nothing may read the rest.
         Err(_) => {
             // SAFETY: shutdown(2) on the connection's descriptor, still open.
@@ -286,7 +286,7 @@ fn server_error(p: &[u8]) -> RowsError {
         Some(b'#') if rest.len() >= 6 => (String::from_utf8_lossy(&rest[1..6]).into_owned(), &rest[6..]),
         _ => ("HY000".to_string(), rest),
     };
-    RowsError::Server { code, state, message: String::from_utf8_lossy(message).into_owned() }
+    RowsError::Server(mysql::MySqlError { code, state, message: String::from_utf8_lossy(message).into_owned() })
 }
 
 #[cfg(test)]
