@@ -2,7 +2,7 @@
 //! and leaves nothing that claims success (no finished `metadata`, no
 //! "completed" load).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -67,6 +67,21 @@ fn server_stopped_mid_dump_and_mid_load_fails() {
     let dir = tempdir();
     let good = dir.path().join("good");
     run_ok(rdumper().args(s.conn_args()).args(["-B", "victim", "-o"]).arg(&good));
+    // The load must still be inserting when the server stops, however fast
+    // the rest of it goes: one data file ends with an INSERT that takes a
+    // minute.
+    let first_data = std::fs::read_dir(&good)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("victim.big.0"))
+        .min()
+        .expect("a data file");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&first_data)
+        .unwrap()
+        .write_all(b"INSERT INTO `big` SELECT 0, SLEEP(60), '', '';\n")
+        .unwrap();
 
     let out_dir = dir.path().join("dump");
     // Each row of the dump costs the server a millisecond, so the dump is
