@@ -8,6 +8,7 @@ pub mod compress;
 pub mod config;
 pub mod escape;
 pub mod conn;
+pub mod direct;
 pub mod keyfile;
 pub mod logging;
 pub mod metadata;

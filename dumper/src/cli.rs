@@ -129,9 +129,11 @@ pub struct StatementArgs {
     /// Rows per chunk: N (fixed key ranges) or MIN:START[:MAX] (dynamic)
     #[arg(short = 'r', long)]
     pub rows: Option<String>,
-    /// Split data files into pieces of this many MB (0 = off)
-    #[arg(short = 'F', long, default_value_t = 0, value_name = "MB")]
-    pub chunk_filesize: u64,
+    /// Split data files into pieces of this many MB (0 = off; with --stream
+    /// the default is 16, so that the reader gets a table's rows while the
+    /// rest are still being dumped)
+    #[arg(short = 'F', long, value_name = "MB")]
+    pub chunk_filesize: Option<u64>,
     /// Attempted size of INSERT statements in bytes
     #[arg(short = 's', long, default_value_t = 1_000_000)]
     pub statement_size: usize,
@@ -304,6 +306,12 @@ pub struct Options {
     pub stream_buffer: u64,
 }
 
+/// `-F` under `--stream` unless given: a stream's reader can start on a
+/// file only once it is whole, and the last files of a dump are sent only
+/// after their rows are all dumped, so pieces of this size keep both ends
+/// busy where whole 100 MB chunks would leave one of them waiting.
+pub const STREAM_FILE_MB: u64 = 16;
+
 /// `256M`, `1G`, `64k`, `1048576`: a size in bytes.
 pub fn parse_size(s: &str) -> Result<u64> {
     let t = s.trim();
@@ -430,7 +438,10 @@ impl Cli {
                 Some(r) => parse_rows(r)?,
                 None => Rows::Auto,
             },
-            chunk_filesize_mb: self.statement.chunk_filesize,
+            chunk_filesize_mb: self.statement.chunk_filesize.unwrap_or(match stream {
+                Some(m) if m.send => STREAM_FILE_MB,
+                _ => 0,
+            }),
             statement_size: self.statement.statement_size,
             compression,
             verb,
@@ -469,6 +480,25 @@ mod tests {
         assert_eq!(parse_rows("10000").unwrap(), Rows::Fixed(10000));
         assert_eq!(parse_rows("1000:5000:0").unwrap(), Rows::Dynamic { min: 1000, start: 5000, max: 0 });
         assert!(parse_rows("a:b").is_err());
+    }
+
+    /// `--stream` cuts data files at `STREAM_FILE_MB` unless `-F` says
+    /// otherwise; `NO_STREAM` (names only) and directory dumps keep whole
+    /// chunks.
+    #[test]
+    fn stream_cuts_files_unless_told() {
+        use clap::Parser;
+        let mb = |args: &[&str]| {
+            let argv: Vec<&str> = ["rdumper", "-B", "db"].iter().chain(args).copied().collect();
+            Cli::try_parse_from(argv).unwrap().into_options().unwrap().chunk_filesize_mb
+        };
+        assert_eq!(mb(&[]), 0);
+        assert_eq!(mb(&["--stream"]), STREAM_FILE_MB);
+        assert_eq!(mb(&["--stream", "NO_DELETE"]), STREAM_FILE_MB);
+        assert_eq!(mb(&["--stream", "-F", "0"]), 0);
+        assert_eq!(mb(&["--stream", "-F", "64"]), 64);
+        assert_eq!(mb(&["--stream", "NO_STREAM"]), 0);
+        assert_eq!(mb(&["-F", "8"]), 8);
     }
 
     #[test]

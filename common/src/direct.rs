@@ -1,0 +1,447 @@
+//! Files written and read with `O_DIRECT`: large aligned transfers between
+//! this process and the device that skip the page cache. A dump written
+//! this way needs no write-back of its data later (the sync before
+//! `metadata` has only the files' last partial blocks and the filesystem's
+//! own records left to write), and a stream's files, read back at once and
+//! deleted, cost no copies into and out of the page cache on either side.
+//! Small files and filesystems without `O_DIRECT` (tmpfs on older kernels)
+//! go through the page cache instead; a file's bytes are the same either way.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Alignment of direct transfers: their memory, file offset and length.
+/// 4 KiB covers the logical block size of the devices and filesystems in use.
+const DIRECT_ALIGN: usize = 4096;
+/// Bytes per direct transfer. A file turns direct once it reaches this size.
+const DIRECT_BUF: usize = 1 << 20;
+/// A file's buffer to begin with; it grows to `DIRECT_BUF` as needed.
+const FIRST_BUF: usize = 16 * 1024;
+
+/// Files of at least this size were written directly (all but their last
+/// partial block) and are best read with [`copy_direct`]; smaller ones are
+/// in the page cache.
+pub const DIRECT_READ_MIN: u64 = DIRECT_BUF as u64;
+/// Bytes per direct read.
+const READ_BUF: usize = 4 << 20;
+
+#[repr(C, align(4096))]
+#[derive(Clone, Copy)]
+struct Block([u8; DIRECT_ALIGN]);
+
+/// A buffer of whole blocks, aligned for `O_DIRECT`.
+pub(crate) struct Blocks(Vec<Block>);
+
+impl Blocks {
+    /// A buffer of `bytes` (a multiple of the block size).
+    fn new(bytes: usize) -> Blocks {
+        Blocks(vec![Block([0; DIRECT_ALIGN]); bytes / DIRECT_ALIGN])
+    }
+
+    /// Grows the buffer, keeping its bytes, to hold at least `bytes` (at
+    /// most [`DIRECT_BUF`]): small files never pay for a whole buffer.
+    fn grow_to(&mut self, bytes: usize) {
+        let blocks = bytes.min(DIRECT_BUF).div_ceil(DIRECT_ALIGN).next_power_of_two();
+        if blocks > self.0.len() {
+            self.0.resize(blocks, Block([0; DIRECT_ALIGN]));
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.0.len() * DIRECT_ALIGN
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: `Block` is plain bytes with no padding; the slice covers
+        // exactly the vector's initialised elements.
+        unsafe { std::slice::from_raw_parts(self.0.as_ptr().cast::<u8>(), self.len()) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.len();
+        // SAFETY: as in `bytes`.
+        unsafe { std::slice::from_raw_parts_mut(self.0.as_mut_ptr().cast::<u8>(), len) }
+    }
+}
+
+/// Writes `data` at the file's position, directly while `direct` holds.
+/// A refused direct write (`EINVAL`: other alignment rules) or a short one
+/// (which leaves an unaligned rest) turns `O_DIRECT` off for the rest of
+/// the file, so the bytes are always written whole, one way or the other.
+fn write_at_position(file: &File, data: &[u8], direct: &mut bool) -> io::Result<()> {
+    let mut done = 0;
+    while done < data.len() {
+        match (&*file).write(&data[done..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(k) => done += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if *direct && e.raw_os_error() == Some(libc::EINVAL) => stop_direct(file, direct)?,
+            Err(e) => return Err(e),
+        }
+        if *direct && done < data.len() && done % DIRECT_ALIGN != 0 {
+            stop_direct(file, direct)?;
+        }
+    }
+    Ok(())
+}
+
+/// Turns `O_DIRECT` off for a file's remaining writes.
+fn stop_direct(file: &File, direct: &mut bool) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl(2) on a descriptor that `file` keeps open.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    *direct = false;
+    Ok(())
+}
+
+/// Turns `O_DIRECT` on for a file's next writes, if the filesystem takes it.
+fn start_direct(file: &File) -> io::Result<bool> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let fd = file.as_raw_fd();
+        // SAFETY: fcntl(2) on a descriptor that `file` keeps open.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_DIRECT) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EINVAL) {
+            return Ok(false);
+        }
+        Err(e)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = file;
+        Ok(false)
+    }
+}
+
+/// Full buffers a file may have with its writer thread: more than one, so
+/// that a write the device is slow to finish (while other files are read
+/// or written) does not stall the caller at once.
+const IN_FLIGHT: usize = 2;
+
+/// The thread that writes a file's full buffers, in order, while the caller
+/// fills the next one: the caller waits for the device only when it is
+/// [`IN_FLIGHT`] buffers ahead.
+struct BackgroundWrites {
+    full: Option<crossbeam_channel::Sender<Blocks>>,
+    written: crossbeam_channel::Receiver<io::Result<(Blocks, bool)>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    /// Buffers with the thread.
+    busy: usize,
+}
+
+impl BackgroundWrites {
+    fn start(file: Arc<File>, mut direct: bool) -> io::Result<BackgroundWrites> {
+        let (full_tx, full_rx) = crossbeam_channel::bounded::<Blocks>(IN_FLIGHT);
+        let (done_tx, done_rx) = crossbeam_channel::bounded(IN_FLIGHT);
+        let thread = std::thread::Builder::new().name("direct-writer".into()).spawn(move || {
+            for blocks in full_rx {
+                let r = write_at_position(&file, blocks.bytes(), &mut direct).map(|()| (blocks, direct));
+                let failed = r.is_err();
+                if done_tx.send(r).is_err() || failed {
+                    return;
+                }
+            }
+        })?;
+        Ok(BackgroundWrites { full: Some(full_tx), written: done_rx, thread: Some(thread), busy: 0 })
+    }
+
+    /// Waits for the oldest buffer with the thread; returns it and whether
+    /// the file is still written directly.
+    fn wait(&mut self) -> io::Result<Option<(Blocks, bool)>> {
+        if self.busy == 0 {
+            return Ok(None);
+        }
+        self.busy -= 1;
+        match self.written.recv() {
+            Ok(r) => r.map(Some),
+            Err(_) => Err(io::Error::other("the file's writer thread stopped")),
+        }
+    }
+}
+
+impl Drop for BackgroundWrites {
+    fn drop(&mut self) {
+        self.full.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A new file written in `DIRECT_BUF` pieces from aligned buffers: through
+/// the page cache until its first piece is full, then with `O_DIRECT`, the
+/// full pieces by a thread of the file's own while the next are filled. The
+/// last partial block goes through the page cache. Finish it with
+/// [`DirectFile::close`], which reports what a drop would lose.
+pub(crate) struct DirectFile {
+    file: Arc<File>,
+    buf: Blocks,
+    len: usize,
+    direct: bool,
+    /// `O_DIRECT` was asked for (with the first full piece).
+    tried: bool,
+    /// Started with the first full piece: small files need no thread.
+    background: Option<BackgroundWrites>,
+    /// Buffers back from the thread, to fill again.
+    spare: Vec<Blocks>,
+}
+
+impl DirectFile {
+    /// Creates `path`, which must not exist.
+    pub(crate) fn create(path: &Path) -> io::Result<DirectFile> {
+        let file = File::options().write(true).create_new(true).open(path)?;
+        Ok(DirectFile {
+            file: Arc::new(file),
+            buf: Blocks::new(FIRST_BUF),
+            len: 0,
+            direct: false,
+            tried: false,
+            background: None,
+            spare: Vec::new(),
+        })
+    }
+
+    /// Waits until at most `busy` buffers are with the thread.
+    fn wait_until(&mut self, busy: usize) -> io::Result<()> {
+        if let Some(bg) = self.background.as_mut() {
+            while bg.busy > busy {
+                if let Some((blocks, direct)) = bg.wait()? {
+                    self.spare.push(blocks);
+                    self.direct = direct;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits until no buffer is with the thread.
+    fn settle(&mut self) -> io::Result<()> {
+        self.wait_until(0)
+    }
+
+    /// Hands the full buffer to the thread and goes on with the other.
+    fn send_full(&mut self) -> io::Result<()> {
+        if !self.tried {
+            self.tried = true;
+            self.direct = start_direct(&self.file)?;
+        }
+        if self.background.is_none() {
+            self.background = Some(BackgroundWrites::start(self.file.clone(), self.direct)?);
+        }
+        self.wait_until(IN_FLIGHT - 1)?;
+        let next = self.spare.pop().unwrap_or_else(|| Blocks::new(DIRECT_BUF));
+        let full = std::mem::replace(&mut self.buf, next);
+        self.len = 0;
+        let bg = self.background.as_mut().expect("started above");
+        match bg.full.as_ref().map(|tx| tx.send(full)) {
+            Some(Ok(())) => {
+                bg.busy += 1;
+                Ok(())
+            }
+            _ => Err(io::Error::other("the file's writer thread stopped")),
+        }
+    }
+
+    /// Writes the whole aligned blocks, here and now, and keeps the rest.
+    fn write_blocks(&mut self) -> io::Result<()> {
+        self.settle()?;
+        let whole = self.len / DIRECT_ALIGN * DIRECT_ALIGN;
+        if whole == 0 {
+            return Ok(());
+        }
+        write_at_position(&self.file, &self.buf.bytes()[..whole], &mut self.direct)?;
+        let len = self.len;
+        self.buf.bytes_mut().copy_within(whole..len, 0);
+        self.len -= whole;
+        Ok(())
+    }
+
+    /// Writes what is buffered and closes the file. Durability is left to
+    /// [`crate::compress::sync_filesystem`], called once for a whole dump:
+    /// a sync per file stalls every worker on the disk.
+    pub(crate) fn close(mut self) -> io::Result<()> {
+        self.write_blocks()?;
+        if self.len > 0 {
+            if self.direct {
+                stop_direct(&self.file, &mut self.direct)?;
+            }
+            write_at_position(&self.file, &self.buf.bytes()[..self.len], &mut self.direct)?;
+            self.len = 0;
+        }
+        Ok(())
+    }
+}
+
+impl Write for DirectFile {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let len = self.len;
+        if len + data.len() > self.buf.len() {
+            self.buf.grow_to(len + data.len());
+        }
+        let n = data.len().min(self.buf.len() - len);
+        self.buf.bytes_mut()[len..len + n].copy_from_slice(&data[..n]);
+        self.len += n;
+        if self.len == DIRECT_BUF {
+            self.send_full()?;
+        }
+        Ok(n)
+    }
+
+    /// Writes whole blocks only: a partial block written directly would
+    /// leave the next write unaligned. [`DirectFile::close`] writes the rest.
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_blocks()
+    }
+}
+
+/// Copies the first `size` bytes of `path` into `out`: the whole blocks
+/// read with `O_DIRECT` where the filesystem takes it, straight from the
+/// device into this process, and the last partial block (which a
+/// [`DirectFile`] leaves in the page cache) through the page cache. Meant
+/// for files of at least [`DIRECT_READ_MIN`] bytes; a smaller one would be
+/// written back first. Returns the bytes copied, fewer if the file is
+/// shorter. Errors say which side failed, reading the file or writing to
+/// `out`.
+pub fn copy_direct(path: &Path, size: u64, out: &mut dyn Write) -> Result<u64, CopyError> {
+    let read_err = CopyError::Read;
+    let (mut file, mut direct) = open_direct(path).map_err(read_err)?;
+    let mut buf = Blocks::new(READ_BUF);
+    let whole = size / DIRECT_ALIGN as u64 * DIRECT_ALIGN as u64;
+    let mut done = 0u64;
+    while done < size {
+        if direct && done >= whole {
+            stop_direct(&file, &mut direct).map_err(read_err)?;
+        }
+        let end = if direct { whole } else { size };
+        let want = (end - done).min(READ_BUF as u64) as usize;
+        let n = match file.read(&mut buf.bytes_mut()[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => {
+                stop_direct(&file, &mut direct).map_err(read_err)?;
+                continue;
+            }
+            Err(e) => return Err(read_err(e)),
+        };
+        out.write_all(&buf.bytes()[..n]).map_err(CopyError::Write)?;
+        done += n as u64;
+        if direct && n % DIRECT_ALIGN != 0 {
+            // A short read leaves the position unaligned: go on buffered.
+            stop_direct(&file, &mut direct).map_err(read_err)?;
+        }
+    }
+    Ok(done)
+}
+
+/// Why [`copy_direct`] stopped.
+#[derive(Debug)]
+pub enum CopyError {
+    /// Reading the file failed.
+    Read(io::Error),
+    /// Writing to the destination failed.
+    Write(io::Error),
+}
+
+#[cfg(target_os = "linux")]
+fn open_direct(path: &Path) -> io::Result<(File, bool)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match File::options().read(true).custom_flags(libc::O_DIRECT).open(path) {
+        Ok(f) => Ok((f, true)),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok((File::open(path)?, false)),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_direct(path: &Path) -> io::Result<(File, bool)> {
+    Ok((File::open(path)?, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Disk, and tmpfs where there is one (no `O_DIRECT` on older kernels).
+    fn dirs() -> Vec<tempfile::TempDir> {
+        std::iter::once(tempfile::tempdir().unwrap()).chain(tempfile::tempdir_in("/dev/shm").ok()).collect()
+    }
+
+    const SIZES: [usize; 8] = [0, 1, 4095, 4096, 4097, DIRECT_BUF, DIRECT_BUF + 4097, 3 * DIRECT_BUF + 12345];
+
+    fn pattern(size: usize) -> Vec<u8> {
+        (0..size).map(|i| (i * 7 + i / 4093) as u8).collect()
+    }
+
+    /// Direct writes keep every byte whatever the sizes of the pieces and
+    /// the file, with flushes in between, on disk and on tmpfs.
+    #[test]
+    fn direct_writes_keep_every_byte() {
+        for dir in dirs() {
+            let dir = dir.path();
+            for size in SIZES {
+                let data = pattern(size);
+                let path = dir.join(format!("f{size}.sql"));
+                let mut w = DirectFile::create(&path).unwrap();
+                // Pieces small and large, so that some straddle the end of
+                // the buffer, and an unaligned flush now and then.
+                let (mut at, mut i) = (0, 0);
+                while at < data.len() {
+                    let n = [7919, 300_007, 1][i % 3].min(data.len() - at);
+                    w.write_all(&data[at..at + n]).unwrap();
+                    at += n;
+                    i += 1;
+                    if i % 40 == 7 {
+                        w.flush().unwrap();
+                    }
+                }
+                w.close().unwrap();
+                assert_eq!(std::fs::read(&path).unwrap(), data, "{} bytes in {}", size, dir.display());
+            }
+        }
+    }
+
+    /// What a direct file holds comes back whole through `copy_direct`,
+    /// whatever its size; a file shorter than announced gives fewer bytes.
+    #[test]
+    fn direct_reads_return_every_byte() {
+        for dir in dirs() {
+            for size in SIZES {
+                let data = pattern(size);
+                let path = dir.path().join(format!("r{size}.sql"));
+                let mut w = DirectFile::create(&path).unwrap();
+                w.write_all(&data).unwrap();
+                w.close().unwrap();
+                let mut back = Vec::new();
+                assert_eq!(copy_direct(&path, size as u64, &mut back).unwrap(), size as u64);
+                assert_eq!(back, data, "{size} bytes in {}", dir.path().display());
+                let mut back = Vec::new();
+                assert_eq!(copy_direct(&path, size as u64 + 5000, &mut back).unwrap(), size as u64);
+                assert_eq!(back, data);
+            }
+        }
+        let missing = tempfile::tempdir().unwrap().path().join("gone.sql");
+        match copy_direct(&missing, 10, &mut Vec::new()) {
+            Err(CopyError::Read(e)) => assert_eq!(e.kind(), io::ErrorKind::NotFound),
+            other => panic!("expected a read error, got {other:?}"),
+        }
+    }
+}
