@@ -35,6 +35,17 @@ pub trait FinishWrite: Write + Send {
     fn finish(self: Box<Self>) -> io::Result<()>;
 }
 
+/// How a new file's bytes reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Through the page cache: for files that are read back at once and
+    /// deleted (the stream's), which then never reach the disk.
+    Buffered,
+    /// With `O_DIRECT` once a file passes 1 MiB (see [`crate::direct`]):
+    /// for a dump that stays on disk.
+    Direct,
+}
+
 struct Plain(DirectFile);
 struct Gzip(flate2::write::GzEncoder<DirectFile>);
 struct Zstd(zstd::stream::write::Encoder<'static, DirectFile>);
@@ -89,9 +100,8 @@ impl FinishWrite for Zstd {
 }
 
 /// Creates `path` (which must not exist) and returns a compressing writer.
-/// Large files are written with `O_DIRECT` (see [`crate::direct`]).
-pub fn create(path: &Path, compression: Compression) -> io::Result<Box<dyn FinishWrite>> {
-    let out = DirectFile::create(path)?;
+pub fn create(path: &Path, compression: Compression, mode: WriteMode) -> io::Result<Box<dyn FinishWrite>> {
+    let out = DirectFile::create(path, mode == WriteMode::Direct)?;
     Ok(match compression {
         Compression::None => Box::new(Plain(out)),
         Compression::Gzip => Box::new(Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::fast()))),
@@ -107,9 +117,16 @@ mod tests {
     fn round_trips_and_detects_truncation() {
         let dir = tempfile::tempdir().unwrap();
         let data: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
-        for (c, name) in [(Compression::None, "a.sql"), (Compression::Gzip, "a.sql.gz"), (Compression::Zstd, "a.sql.zst")] {
+        for (c, name, mode) in [
+            (Compression::None, "a.sql", WriteMode::Buffered),
+            (Compression::Gzip, "a.sql.gz", WriteMode::Buffered),
+            (Compression::Zstd, "a.sql.zst", WriteMode::Buffered),
+            (Compression::None, "d.sql", WriteMode::Direct),
+            (Compression::Gzip, "d.sql.gz", WriteMode::Direct),
+            (Compression::Zstd, "d.sql.zst", WriteMode::Direct),
+        ] {
             let path = dir.path().join(name);
-            let mut w = create(&path, c).unwrap();
+            let mut w = create(&path, c, mode).unwrap();
             w.write_all(&data).unwrap();
             w.finish().unwrap();
             sync_filesystem(dir.path()).unwrap();

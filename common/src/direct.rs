@@ -1,31 +1,24 @@
-//! Files written and read with `O_DIRECT`: large aligned transfers between
-//! this process and the device that skip the page cache. A dump written
-//! this way needs no write-back of its data later (the sync before
-//! `metadata` has only the files' last partial blocks and the filesystem's
-//! own records left to write), and a stream's files, read back at once and
-//! deleted, cost no copies into and out of the page cache on either side.
-//! Small files and filesystems without `O_DIRECT` (tmpfs on older kernels)
-//! go through the page cache instead; a file's bytes are the same either way.
+//! Dump files written with `O_DIRECT`: large aligned writes from this
+//! process to the device that skip the page cache. A dump written this way
+//! needs no write-back of its data later (the sync before `metadata` has
+//! only the files' last partial blocks and the filesystem's own records
+//! left to write), and nothing is copied into the page cache on the way.
+//! Small files, files that are read back at once (the stream's) and
+//! filesystems without `O_DIRECT` (tmpfs on older kernels) go through the
+//! page cache instead; a file's bytes are the same either way.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 /// Alignment of direct transfers: their memory, file offset and length.
 /// 4 KiB covers the logical block size of the devices and filesystems in use.
 const DIRECT_ALIGN: usize = 4096;
-/// Bytes per direct transfer. A file turns direct once it reaches this size.
+/// Bytes per write. A file turns direct once it reaches this size.
 const DIRECT_BUF: usize = 1 << 20;
 /// A file's buffer to begin with; it grows to `DIRECT_BUF` as needed.
 const FIRST_BUF: usize = 16 * 1024;
-
-/// Files of at least this size were written directly (all but their last
-/// partial block) and are best read with [`copy_direct`]; smaller ones are
-/// in the page cache.
-pub const DIRECT_READ_MIN: u64 = DIRECT_BUF as u64;
-/// Bytes per direct read.
-const READ_BUF: usize = 4 << 20;
 
 #[repr(C, align(4096))]
 #[derive(Clone, Copy)]
@@ -187,7 +180,8 @@ impl Drop for BackgroundWrites {
 }
 
 /// A new file written in `DIRECT_BUF` pieces from aligned buffers: through
-/// the page cache until its first piece is full, then with `O_DIRECT`, the
+/// the page cache until its first piece is full, then (if the file is
+/// created `direct`) with `O_DIRECT`, the
 /// full pieces by a thread of the file's own while the next are filled. The
 /// last partial block goes through the page cache. Finish it with
 /// [`DirectFile::close`], which reports what a drop would lose.
@@ -196,8 +190,8 @@ pub(crate) struct DirectFile {
     buf: Blocks,
     len: usize,
     direct: bool,
-    /// `O_DIRECT` was asked for (with the first full piece).
-    tried: bool,
+    /// `O_DIRECT` is still to be asked for (with the first full piece).
+    try_direct: bool,
     /// Started with the first full piece: small files need no thread.
     background: Option<BackgroundWrites>,
     /// Buffers back from the thread, to fill again.
@@ -205,15 +199,16 @@ pub(crate) struct DirectFile {
 }
 
 impl DirectFile {
-    /// Creates `path`, which must not exist.
-    pub(crate) fn create(path: &Path) -> io::Result<DirectFile> {
+    /// Creates `path`, which must not exist, to be written directly once
+    /// it is large, or (`direct` false) always through the page cache.
+    pub(crate) fn create(path: &Path, direct: bool) -> io::Result<DirectFile> {
         let file = File::options().write(true).create_new(true).open(path)?;
         Ok(DirectFile {
             file: Arc::new(file),
             buf: Blocks::new(FIRST_BUF),
             len: 0,
             direct: false,
-            tried: false,
+            try_direct: direct,
             background: None,
             spare: Vec::new(),
         })
@@ -239,8 +234,8 @@ impl DirectFile {
 
     /// Hands the full buffer to the thread and goes on with the other.
     fn send_full(&mut self) -> io::Result<()> {
-        if !self.tried {
-            self.tried = true;
+        if self.try_direct {
+            self.try_direct = false;
             self.direct = start_direct(&self.file)?;
         }
         if self.background.is_none() {
@@ -312,70 +307,6 @@ impl Write for DirectFile {
     }
 }
 
-/// Copies the first `size` bytes of `path` into `out`: the whole blocks
-/// read with `O_DIRECT` where the filesystem takes it, straight from the
-/// device into this process, and the last partial block (which a
-/// [`DirectFile`] leaves in the page cache) through the page cache. Meant
-/// for files of at least [`DIRECT_READ_MIN`] bytes; a smaller one would be
-/// written back first. Returns the bytes copied, fewer if the file is
-/// shorter. Errors say which side failed, reading the file or writing to
-/// `out`.
-pub fn copy_direct(path: &Path, size: u64, out: &mut dyn Write) -> Result<u64, CopyError> {
-    let read_err = CopyError::Read;
-    let (mut file, mut direct) = open_direct(path).map_err(read_err)?;
-    let mut buf = Blocks::new(READ_BUF);
-    let whole = size / DIRECT_ALIGN as u64 * DIRECT_ALIGN as u64;
-    let mut done = 0u64;
-    while done < size {
-        if direct && done >= whole {
-            stop_direct(&file, &mut direct).map_err(read_err)?;
-        }
-        let end = if direct { whole } else { size };
-        let want = (end - done).min(READ_BUF as u64) as usize;
-        let n = match file.read(&mut buf.bytes_mut()[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) if direct && e.raw_os_error() == Some(libc::EINVAL) => {
-                stop_direct(&file, &mut direct).map_err(read_err)?;
-                continue;
-            }
-            Err(e) => return Err(read_err(e)),
-        };
-        out.write_all(&buf.bytes()[..n]).map_err(CopyError::Write)?;
-        done += n as u64;
-        if direct && n % DIRECT_ALIGN != 0 {
-            // A short read leaves the position unaligned: go on buffered.
-            stop_direct(&file, &mut direct).map_err(read_err)?;
-        }
-    }
-    Ok(done)
-}
-
-/// Why [`copy_direct`] stopped.
-#[derive(Debug)]
-pub enum CopyError {
-    /// Reading the file failed.
-    Read(io::Error),
-    /// Writing to the destination failed.
-    Write(io::Error),
-}
-
-#[cfg(target_os = "linux")]
-fn open_direct(path: &Path) -> io::Result<(File, bool)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    match File::options().read(true).custom_flags(libc::O_DIRECT).open(path) {
-        Ok(f) => Ok((f, true)),
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok((File::open(path)?, false)),
-        Err(e) => Err(e),
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn open_direct(path: &Path) -> io::Result<(File, bool)> {
-    Ok((File::open(path)?, false))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,12 +326,11 @@ mod tests {
     /// the file, with flushes in between, on disk and on tmpfs.
     #[test]
     fn direct_writes_keep_every_byte() {
-        for dir in dirs() {
-            let dir = dir.path();
+        for (dir, direct) in dirs().iter().flat_map(|d| [(d.path(), true), (d.path(), false)]) {
             for size in SIZES {
                 let data = pattern(size);
-                let path = dir.join(format!("f{size}.sql"));
-                let mut w = DirectFile::create(&path).unwrap();
+                let path = dir.join(format!("f{size}-{direct}.sql"));
+                let mut w = DirectFile::create(&path, direct).unwrap();
                 // Pieces small and large, so that some straddle the end of
                 // the buffer, and an unaligned flush now and then.
                 let (mut at, mut i) = (0, 0);
@@ -416,32 +346,6 @@ mod tests {
                 w.close().unwrap();
                 assert_eq!(std::fs::read(&path).unwrap(), data, "{} bytes in {}", size, dir.display());
             }
-        }
-    }
-
-    /// What a direct file holds comes back whole through `copy_direct`,
-    /// whatever its size; a file shorter than announced gives fewer bytes.
-    #[test]
-    fn direct_reads_return_every_byte() {
-        for dir in dirs() {
-            for size in SIZES {
-                let data = pattern(size);
-                let path = dir.path().join(format!("r{size}.sql"));
-                let mut w = DirectFile::create(&path).unwrap();
-                w.write_all(&data).unwrap();
-                w.close().unwrap();
-                let mut back = Vec::new();
-                assert_eq!(copy_direct(&path, size as u64, &mut back).unwrap(), size as u64);
-                assert_eq!(back, data, "{size} bytes in {}", dir.path().display());
-                let mut back = Vec::new();
-                assert_eq!(copy_direct(&path, size as u64 + 5000, &mut back).unwrap(), size as u64);
-                assert_eq!(back, data);
-            }
-        }
-        let missing = tempfile::tempdir().unwrap().path().join("gone.sql");
-        match copy_direct(&missing, 10, &mut Vec::new()) {
-            Err(CopyError::Read(e)) => assert_eq!(e.kind(), io::ErrorKind::NotFound),
-            other => panic!("expected a read error, got {other:?}"),
         }
     }
 }

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use common::compress::WriteMode;
 use common::conn::ConnectionConfig;
 use common::metadata::{Metadata, QuoteChar, TableMeta};
 use common::naming::{DumpFile, FileNameMapper};
@@ -100,12 +101,14 @@ pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
         }
         None => (None, None),
     };
+    let write_mode = if stream_tx.is_some() { WriteMode::Buffered } else { WriteMode::Direct };
     let out = Output {
         dir: dir.clone(),
         compression: opts.compression,
         stream: stream_tx,
         bytes: AtomicU64::new(0),
         replace: opts.dirty,
+        write_mode,
     };
     let result = dump(&opts, &conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
 

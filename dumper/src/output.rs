@@ -19,6 +19,9 @@ pub struct Output {
     pub bytes: AtomicU64,
     /// `--dirty`: files of an earlier dump may be replaced.
     pub replace: bool,
+    /// Direct writes for a dump that stays on disk, the page cache for the
+    /// stream's files, which are read back and deleted at once.
+    pub write_mode: compress::WriteMode,
 }
 
 /// A file being written. Finish it with [`Output::finish`]; a file dropped
@@ -49,7 +52,7 @@ impl Output {
         if self.replace && path.exists() {
             std::fs::remove_file(&path).with_context(|| format!("cannot replace {}", path.display()))?;
         }
-        let w = compress::create(&path, file.compression()).with_context(|| format!("cannot create {}", path.display()))?;
+        let w = compress::create(&path, file.compression(), self.write_mode).with_context(|| format!("cannot create {}", path.display()))?;
         Ok(FileOut { file, path, w, bytes: 0 })
     }
 

@@ -12,7 +12,6 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
-use common::direct::CopyError;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::cli::StreamMode;
@@ -151,7 +150,7 @@ fn stdout_error(e: io::Error) -> anyhow::Error {
     }
 }
 
-fn send_file<W: Write>(out: &mut BufWriter<W>, path: &std::path::Path, mode: StreamMode) -> Result<()> {
+fn send_file<W: Write>(out: &mut W, path: &std::path::Path, mode: StreamMode) -> Result<()> {
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -163,28 +162,17 @@ fn send_file<W: Write>(out: &mut BufWriter<W>, path: &std::path::Path, mode: Str
     let mut f = File::open(path).map_err(|e| anyhow!("cannot open {} to stream it: {e}", path.display()))?;
     let size = f.metadata().map_err(|e| anyhow!("cannot stat {}: {e}", path.display()))?.len();
     common::stream::write_header(out, name, size).map_err(stdout_error)?;
-    let copied = if size >= common::direct::DIRECT_READ_MIN {
-        // Large files were written directly: read them the same way, into
-        // this process and out, without the page cache in between.
-        drop(f);
-        out.flush().map_err(stdout_error)?;
-        common::direct::copy_direct(path, size, out.get_mut()).map_err(|e| match e {
-            CopyError::Write(e) => stdout_error(e),
-            CopyError::Read(e) => anyhow!("cannot read {} to stream it: {e}", path.display()),
-        })?
-    } else {
-        copy(&mut f, out, path)?
-    };
+    let copied = copy(&mut f, out, path)?;
     if copied != size {
         return Err(anyhow!("{} changed while it was streamed ({size} bytes announced, {copied} sent)", path.display()));
     }
     out.flush().map_err(stdout_error)
 }
 
-/// Copies a small file into the stream. `io::copy` lets the kernel move
-/// the bytes from the page cache (sendfile or splice to a pipe,
-/// copy_file_range to a file) after flushing what is buffered. Errors name
-/// the file; a closed reader is said to be one.
+/// Copies a file into the stream. `io::copy` lets the kernel move the bytes
+/// (sendfile or splice to a pipe, copy_file_range to a file) after
+/// flushing what is buffered, so the file's bytes never pass through this
+/// process. Errors name the file; a closed reader is said to be one.
 fn copy<W: Write>(f: &mut File, out: &mut W, path: &std::path::Path) -> Result<u64> {
     io::copy(f, out).map_err(|e| match e.kind() {
         io::ErrorKind::BrokenPipe => stdout_error(e),
