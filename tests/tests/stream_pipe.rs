@@ -140,7 +140,7 @@ fn stream_crosses_hosts_through_nc() {
         "nc -l {port} | {} {} --stream -B {}",
         shell_quote(&[rloader().get_program().to_string_lossy().into_owned()]),
         shell_quote(&s.conn_args()),
-        shell_quote(&[copy.name.clone()])
+        shell_quote(std::slice::from_ref(&copy.name))
     );
     let receiver = Command::new("ip")
         .args(["netns", "exec", &net.b, "bash", "-o", "pipefail", "-c", &loader_cmd])
