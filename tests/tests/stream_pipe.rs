@@ -71,6 +71,42 @@ fn pipe_copies_a_chunked_table_in_parallel() {
     assert_same_data(&s, &src.name, &copy.name);
 }
 
+/// Without `-F`, `--stream` cuts data files at 16 MB: one chunk of a table
+/// of about 36 MB goes through the stream as several files, which load
+/// into the same rows.
+#[test]
+fn stream_sends_a_big_chunk_in_pieces() {
+    let s = server();
+    let src = s.unique_db("pipe_pieces_src");
+    let mut c = s.conn();
+    use mysql::prelude::Queryable;
+    c.query_drop(format!("CREATE DATABASE `{}`", src.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.t (id INT PRIMARY KEY, v CHAR(32), pad VARCHAR(600), KEY(v)) ENGINE=InnoDB", src.name)).unwrap();
+    c.query_drop(format!(
+        "INSERT INTO `{0}`.t SELECT seq, MD5(seq), REPEAT(CHAR(65 + seq % 26), 550 + seq % 50) FROM `{0}`.seq_1_to_60000",
+        src.name
+    ))
+    .unwrap();
+    // One chunk for the whole table, so only the cut makes pieces.
+    let out = run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-t", "2", "-r", "1000000", "--stream"]));
+    let mut reader = common::stream::StreamReader::new(&out.stdout[..]);
+    let prefix = format!("{}.t.", src.name);
+    let mut pieces = Vec::new();
+    while let Some(h) = reader.next_header().unwrap() {
+        if h.name.starts_with(&prefix) && h.name.ends_with(".sql") {
+            let size = h.size.expect("rdumper announces sizes");
+            assert!(size <= 17 << 20, "{} is {size} bytes", h.name);
+            pieces.push(h.name.clone());
+        }
+        reader.copy_payload(&h, &mut std::io::sink()).unwrap();
+    }
+    assert!(pieces.len() >= 2, "data files: {pieces:?}");
+    let copy = s.unique_db("pipe_pieces_copy");
+    let l = run_with_input(rloader().args(s.conn_args()).args(["--stream", "-B", &copy.name]), &out.stdout);
+    assert!(l.status.success(), "{}", String::from_utf8_lossy(&l.stderr));
+    assert_eq!(assert_same_data(&s, &src.name, &copy.name), 1);
+}
+
 /// Two network namespaces joined by a veth pair, removed on drop.
 struct NetPair {
     a: String,
