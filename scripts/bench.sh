@@ -3,15 +3,16 @@
 # mariadb-dump on the same throwaway server, data and thread counts.
 #
 #   scripts/bench.sh [--size ROWS_PER_TABLE] [--tables N] [--threads "2 4"] [--runs R] [--out FILE]
-#                    [--skip-load] [--rss-rows N] [--buffer-pool SIZE]
+#                    [--skip-load] [--skip-compress] [--rss-rows N] [--buffer-pool SIZE]
 #
 # --buffer-pool SIZE (e.g. 2G) sets the server's InnoDB buffer pool, which is
 # 512M otherwise: with one larger than the data the dumps read from memory
 # and measure the tools, with a smaller one they also measure the disk.
-# --skip-load leaves out the load and pipe measurements. --rss-rows N (default
-# 10 x --size, 0 for none) also dumps (and, without --skip-load, loads) one
-# table of N rows once at the largest thread count, to show peak RSS at ten
-# times the rows.
+# --skip-load leaves out the load and pipe measurements, --skip-compress the
+# compressed dumps (rdumper -c GZIP and -c ZSTD, mydumper -c, which is gzip).
+# --rss-rows N (default 10 x --size, 0 for none) also dumps (and, without
+# --skip-load, loads) one table of N rows once at the largest thread count,
+# to show peak RSS at ten times the rows.
 #
 # Data: sysbench-shaped tables (id, k, c CHAR(120), pad CHAR(60), index on k),
 # made by sysbench when installed, else by SQL. Each measurement runs R times;
@@ -22,7 +23,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-size=100000 tables=8 threads_list="2 4" runs=3 out="$repo/target/bench/results.csv" skip_load=0 rss_rows= pool=
+size=100000 tables=8 threads_list="2 4" runs=3 out="$repo/target/bench/results.csv" skip_load=0 skip_compress=0 rss_rows= pool=
 while [ $# -gt 0 ]; do
     case "$1" in
         --size) size=$2; shift 2 ;;
@@ -31,9 +32,10 @@ while [ $# -gt 0 ]; do
         --runs) runs=$2; shift 2 ;;
         --out) out=$2; shift 2 ;;
         --skip-load) skip_load=1; shift ;;
+        --skip-compress) skip_compress=1; shift ;;
         --rss-rows) rss_rows=$2; shift 2 ;;
         --buffer-pool) pool=$2; shift 2 ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "bench: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -157,6 +159,13 @@ for t in $threads_list; do
     if have mydumper; then
         measure "mydumper dump" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m"
     fi
+    if [ "$skip_compress" != 1 ]; then
+        measure "rdumper dump -c GZIP" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o -c GZIP"
+        measure "rdumper dump -c ZSTD" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o -c ZSTD"
+        if have mydumper; then
+            measure "mydumper dump -c" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m -c"
+        fi
+    fi
     if have mariadb-dump; then
         measure "mariadb-dump --single-transaction" "$t" "$bytes" ":" -- \
             "mariadb-dump --no-defaults $conn --single-transaction --quick $db > $work/md.sql"
@@ -212,6 +221,8 @@ by = {(r["name"], r["threads"]): float(r["secs"]) for r in recs}
 peers = {
     "rdumper dump": ["mydumper dump", "mariadb-dump --single-transaction", "read limit (mariadb SELECT *)"],
     "rdumper --stream > /dev/null": ["rdumper dump"],
+    "rdumper dump -c GZIP": ["mydumper dump -c", "rdumper dump"],
+    "rdumper dump -c ZSTD": ["mydumper dump -c", "rdumper dump"],
     "rloader load": ["myloader load"],
     "rloader load --optimize-keys": ["myloader load", "rloader load"],
     # rloader's default (--optimize-keys) in both, so stream and directory
