@@ -13,17 +13,13 @@ mod stream;
 mod worker;
 mod writer;
 
-/// Rows arrive as many small allocations (each value of each row); mimalloc
-/// serves them with less work than the system allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use common::config::{parse_args, Program};
 
 fn main() {
-    // The client library's shared pool of packet buffers costs more than it
-    // saves here: each row is one packet, and the workers contend for the
-    // pool. Without it each packet is one allocation. An explicit setting wins.
+    // The client library keeps a shared pool of packet buffers. The rows of
+    // data queries are read from the socket without it (rows.rs) and the
+    // other queries are few, so a pool would only hold memory. An explicit
+    // setting wins.
     if std::env::var_os("RUST_MYSQL_BUFFER_POOL_CAP").is_none() {
         std::env::set_var("RUST_MYSQL_BUFFER_POOL_CAP", "0");
     }
