@@ -77,6 +77,20 @@ impl Server {
         TestDb { server: self.clone(), name }
     }
 
+    /// A new database of [`Server::unique_db`], filled by `statements`, in
+    /// which `{db}` stands for the database's quoted name.
+    pub fn db_with(&self, prefix: &str, statements: &[&str]) -> TestDb {
+        let db = self.unique_db(prefix);
+        let quoted = format!("`{}`", db.name.replace('`', "``"));
+        let mut c = self.conn();
+        c.query_drop(format!("CREATE DATABASE {quoted}")).unwrap();
+        for st in statements {
+            let st = st.replace("{db}", &quoted);
+            c.query_drop(&st).unwrap_or_else(|e| panic!("{st}: {e}"));
+        }
+        db
+    }
+
     /// Runs SQL through the `mariadb` client (which understands DELIMITER).
     pub fn run_sql_file(&self, sql: &Path, db: Option<&str>) {
         let file = std::fs::File::open(sql).unwrap_or_else(|e| panic!("{}: {e}", sql.display()));

@@ -58,13 +58,15 @@ fn pipe_copies_torture_and_sakila() {
 #[test]
 fn pipe_copies_a_chunked_table_in_parallel() {
     let s = server();
-    let src = s.unique_db("pipe_chunked_src");
-    let mut c = s.conn();
+    let src = s.db_with(
+        "pipe_chunked_src",
+        &[
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(40), KEY(v)) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, MD5(seq) FROM {db}.seq_1_to_120000",
+        ],
+    );
     use mysql::prelude::Queryable;
-    c.query_drop(format!("CREATE DATABASE `{}`", src.name)).unwrap();
-    c.query_drop(format!("CREATE TABLE `{}`.t (id INT PRIMARY KEY, v VARCHAR(40), KEY(v)) ENGINE=InnoDB", src.name)).unwrap();
-    c.query_drop(format!("INSERT INTO `{0}`.t SELECT seq, MD5(seq) FROM `{0}`.seq_1_to_120000", src.name)).unwrap();
-    let n: Option<u64> = c.query_first(format!("SELECT COUNT(*) FROM `{}`.t", src.name)).unwrap();
+    let n: Option<u64> = s.conn().query_first(format!("SELECT COUNT(*) FROM `{}`.t", src.name)).unwrap();
     assert_eq!(n, Some(120000));
     let copy = s.unique_db("pipe_chunked_copy");
     pipe(&s, &["-B", &src.name, "-r", "5000", "-t", "4"], &copy.name);
@@ -77,16 +79,13 @@ fn pipe_copies_a_chunked_table_in_parallel() {
 #[test]
 fn stream_sends_a_big_chunk_in_pieces() {
     let s = server();
-    let src = s.unique_db("pipe_pieces_src");
-    let mut c = s.conn();
-    use mysql::prelude::Queryable;
-    c.query_drop(format!("CREATE DATABASE `{}`", src.name)).unwrap();
-    c.query_drop(format!("CREATE TABLE `{}`.t (id INT PRIMARY KEY, v CHAR(32), pad VARCHAR(600), KEY(v)) ENGINE=InnoDB", src.name)).unwrap();
-    c.query_drop(format!(
-        "INSERT INTO `{0}`.t SELECT seq, MD5(seq), REPEAT(CHAR(65 + seq % 26), 550 + seq % 50) FROM `{0}`.seq_1_to_60000",
-        src.name
-    ))
-    .unwrap();
+    let src = s.db_with(
+        "pipe_pieces_src",
+        &[
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, v CHAR(32), pad VARCHAR(600), KEY(v)) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, MD5(seq), REPEAT(CHAR(65 + seq % 26), 550 + seq % 50) FROM {db}.seq_1_to_60000",
+        ],
+    );
     // One chunk for the whole table, so only the cut makes pieces.
     let out = run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-t", "2", "-r", "1000000", "--stream"]));
     let mut reader = common::stream::StreamReader::new(&out.stdout[..]);
