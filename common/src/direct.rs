@@ -25,7 +25,7 @@ const FIRST_BUF: usize = 16 * 1024;
 struct Block([u8; DIRECT_ALIGN]);
 
 /// A buffer of whole blocks, aligned for `O_DIRECT`.
-pub(crate) struct Blocks(Vec<Block>);
+struct Blocks(Vec<Block>);
 
 impl Blocks {
     /// A buffer of `bytes` (a multiple of the block size).
@@ -80,24 +80,8 @@ fn write_at_position(file: &File, data: &[u8], direct: &mut bool) -> io::Result<
     Ok(())
 }
 
-/// Turns `O_DIRECT` off for a file's remaining writes.
-fn stop_direct(file: &File, direct: &mut bool) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let fd = file.as_raw_fd();
-        // SAFETY: fcntl(2) on a descriptor that `file` keeps open.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_DIRECT) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    *direct = false;
-    Ok(())
-}
-
-/// Turns `O_DIRECT` on for a file's next writes, if the filesystem takes it.
-fn start_direct(file: &File) -> io::Result<bool> {
+/// Sets or clears `O_DIRECT` on an open file.
+fn set_o_direct(file: &File, on: bool) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
@@ -107,20 +91,38 @@ fn start_direct(file: &File) -> io::Result<bool> {
         if flags < 0 {
             return Err(io::Error::last_os_error());
         }
+        let flags = if on { flags | libc::O_DIRECT } else { flags & !libc::O_DIRECT };
         // SAFETY: as above.
-        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_DIRECT) } == 0 {
-            return Ok(true);
+        if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
+            return Err(io::Error::last_os_error());
         }
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EINVAL) {
-            return Ok(false);
-        }
-        Err(e)
+        Ok(())
     }
+    // Elsewhere files are never direct: turning it on is refused.
     #[cfg(not(target_os = "linux"))]
     {
         let _ = file;
-        Ok(false)
+        if on {
+            Err(io::Error::from_raw_os_error(libc::EINVAL))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Turns `O_DIRECT` off for a file's remaining writes.
+fn stop_direct(file: &File, direct: &mut bool) -> io::Result<()> {
+    set_o_direct(file, false)?;
+    *direct = false;
+    Ok(())
+}
+
+/// Turns `O_DIRECT` on for a file's next writes, if the filesystem takes it.
+fn start_direct(file: &File) -> io::Result<bool> {
+    match set_o_direct(file, true) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
@@ -181,10 +183,10 @@ impl Drop for BackgroundWrites {
 
 /// A new file written in `DIRECT_BUF` pieces from aligned buffers: through
 /// the page cache until its first piece is full, then (if the file is
-/// created `direct`) with `O_DIRECT`, the
-/// full pieces by a thread of the file's own while the next are filled. The
-/// last partial block goes through the page cache. Finish it with
-/// [`DirectFile::close`], which reports what a drop would lose.
+/// created `direct`) with `O_DIRECT`, the full pieces by a thread of the
+/// file's own while the next are filled. The last partial block goes
+/// through the page cache. Finish it with [`DirectFile::close`], which
+/// reports what a drop would lose.
 pub(crate) struct DirectFile {
     file: Arc<File>,
     buf: Blocks,
