@@ -50,11 +50,20 @@ fn is_word(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
 }
 
+/// Index just past the word of identifier characters starting at `at`.
+fn word_end(b: &[u8], at: usize) -> usize {
+    at + b[at..].iter().position(|&c| !is_word(c)).unwrap_or(b.len() - at)
+}
+
+/// Index of the first non-blank byte at or after `at` (or the end).
+fn skip_blanks(b: &[u8], at: usize) -> usize {
+    at + b[at..].iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len() - at)
+}
+
 /// The word starting at or after `at` (after blanks).
 fn first_word(b: &[u8], at: usize) -> Option<&[u8]> {
-    let start = at + b[at..].iter().position(|c| !c.is_ascii_whitespace())?;
-    let len = b[start..].iter().position(|&c| !is_word(c)).unwrap_or(b.len() - start);
-    Some(&b[start..start + len])
+    let start = skip_blanks(b, at);
+    (start < b.len()).then(|| &b[start..word_end(b, start)])
 }
 
 /// The end of the `VALUES` (or `VALUE`) keyword that starts the rows: the
@@ -77,17 +86,17 @@ fn values_keyword_end(b: &[u8]) -> Option<usize> {
             }
             b'/' | b'#' | b'-' if depth == 0 => return None,
             c if is_word(c) => {
-                let len = b[i..].iter().position(|&c| !is_word(c)).unwrap_or(b.len() - i);
-                let w = &b[i..i + len];
+                let end = word_end(b, i);
+                let w = &b[i..end];
                 if depth == 0 {
                     if w.eq_ignore_ascii_case(b"VALUES") || w.eq_ignore_ascii_case(b"VALUE") {
-                        return Some(i + len);
+                        return Some(end);
                     }
                     if w.eq_ignore_ascii_case(b"SELECT") || w.eq_ignore_ascii_case(b"SET") {
                         return None;
                     }
                 }
-                i += len;
+                i = end;
             }
             _ => i += 1,
         }
@@ -102,9 +111,7 @@ fn rows(b: &[u8], from: usize) -> Option<Vec<(usize, usize)>> {
     let mut out = Vec::new();
     let mut i = from;
     loop {
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
+        i = skip_blanks(b, i);
         if b.get(i) != Some(&b'(') {
             return None;
         }
@@ -132,9 +139,7 @@ fn rows(b: &[u8], from: usize) -> Option<Vec<(usize, usize)>> {
             }
         }
         out.push((start, i));
-        while i < b.len() && b[i].is_ascii_whitespace() {
-            i += 1;
-        }
+        i = skip_blanks(b, i);
         match b.get(i) {
             Some(b',') => i += 1,
             None => return Some(out),
