@@ -64,22 +64,15 @@ fn rdumper_stream_into_rloader_stream() {
 /// multi-row INSERT layout as well.
 #[test]
 fn large_statements_load_equal_cut_or_whole() {
-    use mysql::prelude::Queryable;
     let s = server();
-    let src = s.unique_db("big_stmts");
-    let mut c = s.conn();
-    c.query_drop(format!("CREATE DATABASE `{}`", src.name)).unwrap();
-    c.query_drop(format!(
-        "CREATE TABLE `{}`.t (id INT PRIMARY KEY, a VARCHAR(200), b BLOB, g POINT NULL, KEY (a)) ENGINE=InnoDB",
-        src.name
-    ))
-    .unwrap();
-    c.query_drop(format!(
-        "INSERT INTO `{0}`.t SELECT seq, CONCAT('it''s (', seq, '),(', REPEAT('\\\\', seq % 3), '\"\n\t,', seq), \
-         IF(seq % 7 = 0, NULL, UNHEX(REPEAT(HEX(seq * 7919), 20))), IF(seq % 5 = 0, POINT(seq, -seq), NULL) FROM `{0}`.seq_1_to_60000",
-        src.name
-    ))
-    .unwrap();
+    let src = s.db_with(
+        "big_stmts",
+        &[
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, a VARCHAR(200), b BLOB, g POINT NULL, KEY (a)) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, CONCAT('it''s (', seq, '),(', REPEAT('\\\\', seq % 3), '\"\n\t,', seq), \
+             IF(seq % 7 = 0, NULL, UNHEX(REPEAT(HEX(seq * 7919), 20))), IF(seq % 5 = 0, POINT(seq, -seq), NULL) FROM {db}.seq_1_to_60000",
+        ],
+    );
     let (_tmp, dir) = dump_dir(&s, &["-B", &src.name, "-s", "4000000"]);
     // Statements of megabytes: each data file holds one or two.
     let prefix = format!("{}.t.", src.name);
