@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Alignment of direct transfers: their memory, file offset and length.
 /// 4 KiB covers the logical block size of the devices and filesystems in use.
@@ -19,6 +19,13 @@ const DIRECT_ALIGN: usize = 4096;
 const DIRECT_BUF: usize = 1 << 20;
 /// A file's buffer to begin with; it grows to `DIRECT_BUF` as needed.
 const FIRST_BUF: usize = 16 * 1024;
+/// Full-size buffers kept between files, so that a dump of many large
+/// files (a stream's pieces) does not map, fault in and zero fresh memory
+/// for every file. At most this many are kept (each `DIRECT_BUF`).
+const POOLED: usize = 16;
+
+/// The full-size buffers no file is using.
+static POOL: Mutex<Vec<Blocks>> = Mutex::new(Vec::new());
 
 #[repr(C, align(4096))]
 #[derive(Clone, Copy)]
@@ -33,11 +40,33 @@ impl Blocks {
         Blocks(vec![Block([0; DIRECT_ALIGN]); bytes / DIRECT_ALIGN])
     }
 
+    /// A full-size buffer: one from the pool, else a new one.
+    fn full_size() -> Blocks {
+        let pooled = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        pooled.unwrap_or_else(|| Blocks::new(DIRECT_BUF))
+    }
+
+    /// Gives a buffer no longer used to the pool, if it is full-size and
+    /// the pool has room; otherwise frees it.
+    fn recycle(self) {
+        if self.len() == DIRECT_BUF {
+            let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+            if pool.len() < POOLED {
+                pool.push(self);
+            }
+        }
+    }
+
     /// Grows the buffer, keeping its bytes, to hold at least `bytes` (at
     /// most [`DIRECT_BUF`]): small files never pay for a whole buffer.
     fn grow_to(&mut self, bytes: usize) {
         let blocks = bytes.min(DIRECT_BUF).div_ceil(DIRECT_ALIGN).next_power_of_two();
-        if blocks > self.0.len() {
+        if blocks * DIRECT_ALIGN == DIRECT_BUF && self.len() < DIRECT_BUF {
+            let mut full = Blocks::full_size();
+            let len = self.len();
+            full.bytes_mut()[..len].copy_from_slice(self.bytes());
+            std::mem::replace(self, full).recycle();
+        } else if blocks > self.0.len() {
             self.0.resize(blocks, Block([0; DIRECT_ALIGN]));
         }
     }
@@ -244,7 +273,7 @@ impl DirectFile {
             self.background = Some(BackgroundWrites::start(self.file.clone(), self.direct)?);
         }
         self.wait_until(IN_FLIGHT - 1)?;
-        let next = self.spare.pop().unwrap_or_else(|| Blocks::new(DIRECT_BUF));
+        let next = self.spare.pop().unwrap_or_else(Blocks::full_size);
         let full = std::mem::replace(&mut self.buf, next);
         self.len = 0;
         let bg = self.background.as_mut().expect("started above");
@@ -284,6 +313,17 @@ impl DirectFile {
             self.len = 0;
         }
         Ok(())
+    }
+}
+
+impl Drop for DirectFile {
+    /// Returns the file's buffers to the pool (those with its writer thread
+    /// after a failed write are freed with it).
+    fn drop(&mut self) {
+        std::mem::replace(&mut self.buf, Blocks(Vec::new())).recycle();
+        for b in self.spare.drain(..) {
+            b.recycle();
+        }
     }
 }
 
