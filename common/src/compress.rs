@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
-use crate::direct::DirectFile;
+use crate::direct::{DirectFile, DirectReader};
 use crate::naming::Compression;
 
 const BUF: usize = 256 * 1024;
@@ -24,9 +24,30 @@ pub fn reader(inner: impl Read + Send + 'static, compression: Compression) -> io
 
 /// Opens a file and decompresses it according to its name's suffix.
 pub fn open(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
+    open_with(path, ReadMode::Buffered)
+}
+
+/// How a file's bytes come from the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Through the page cache, with the kernel's read-ahead.
+    Buffered,
+    /// With `O_DIRECT` once a file has 1 MiB (see [`crate::direct`]): for
+    /// files read once that are not in the page cache (those written with
+    /// [`WriteMode::Direct`] just before).
+    Direct,
+}
+
+/// [`open`], reading as `mode` says.
+pub fn open_with(path: &Path, mode: ReadMode) -> io::Result<Box<dyn BufRead + Send>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let (_, compression) = Compression::split(name);
-    reader(File::open(path)?, compression)
+    let file = DirectReader::open(path, mode == ReadMode::Direct)?;
+    Ok(match compression {
+        // Already buffered: no second buffer and copy in between.
+        Compression::None => Box::new(file),
+        _ => reader(file, compression)?,
+    })
 }
 
 /// A writer that must be finished explicitly, so that trailers are written
@@ -130,9 +151,11 @@ mod tests {
             w.write_all(&data).unwrap();
             w.finish().unwrap();
             sync_filesystem(dir.path()).unwrap();
-            let mut back = Vec::new();
-            open(&path).unwrap().read_to_end(&mut back).unwrap();
-            assert_eq!(back, data, "{name}");
+            for read in [ReadMode::Buffered, ReadMode::Direct] {
+                let mut back = Vec::new();
+                open_with(&path, read).unwrap().read_to_end(&mut back).unwrap();
+                assert_eq!(back, data, "{name} read {read:?}");
+            }
             if c != Compression::None {
                 let bytes = std::fs::read(&path).unwrap();
                 std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();

@@ -1,5 +1,5 @@
-//! Dump files written with `O_DIRECT`: large aligned writes from this
-//! process to the device that skip the page cache. A dump written this way
+//! Dump files written and read with `O_DIRECT`: large aligned transfers
+//! between this process and the device that skip the page cache. A dump written this way
 //! needs no write-back of its data later (the sync before `metadata` has
 //! only the files' last partial blocks and the filesystem's own records
 //! left to write), and nothing is copied into the page cache on the way.
@@ -8,7 +8,7 @@
 //! page cache instead; a file's bytes are the same either way.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -349,6 +349,79 @@ impl Write for DirectFile {
     }
 }
 
+/// A file read in `DIRECT_BUF` pieces into an aligned buffer, with
+/// `O_DIRECT` when asked for and the file is large enough, so that a file
+/// read once (a stream's, just written directly) takes no page cache and
+/// no copy out of it. A refused direct read (`EINVAL`), or a short read
+/// before the end that leaves the position unaligned, turns `O_DIRECT` off
+/// for the rest of the file.
+pub(crate) struct DirectReader {
+    file: File,
+    buf: Blocks,
+    pos: usize,
+    len: usize,
+    direct: bool,
+}
+
+impl DirectReader {
+    pub(crate) fn open(path: &Path, direct: bool) -> io::Result<DirectReader> {
+        let file = File::open(path)?;
+        let large = file.metadata()?.len() >= DIRECT_BUF as u64;
+        let direct = direct && large && start_direct(&file)?;
+        let buf = if large { Blocks::full_size() } else { Blocks::new(FIRST_BUF) };
+        Ok(DirectReader { file, buf, pos: 0, len: 0, direct })
+    }
+}
+
+impl io::BufRead for DirectReader {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.len {
+            self.pos = 0;
+            self.len = 0;
+            let n = loop {
+                match (&self.file).read(self.buf.bytes_mut()) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) if self.direct && e.raw_os_error() == Some(libc::EINVAL) => {
+                        stop_direct(&self.file, &mut self.direct)?
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            if self.direct && n % DIRECT_ALIGN != 0 {
+                // The end of the file, or a short read: either way the next
+                // read starts unaligned.
+                stop_direct(&self.file, &mut self.direct)?;
+            }
+            self.len = n;
+        }
+        Ok(&self.buf.bytes()[self.pos..self.len])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.len);
+    }
+}
+
+impl io::Read for DirectReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let have = io::BufRead::fill_buf(self)?;
+            let n = have.len().min(out.len());
+            out[..n].copy_from_slice(&have[..n]);
+            n
+        };
+        io::BufRead::consume(self, n);
+        Ok(n)
+    }
+}
+
+impl Drop for DirectReader {
+    fn drop(&mut self) {
+        std::mem::replace(&mut self.buf, Blocks(Vec::new())).recycle();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -387,6 +460,9 @@ mod tests {
                 }
                 w.close().unwrap();
                 assert_eq!(std::fs::read(&path).unwrap(), data, "{} bytes in {}", size, dir.display());
+                let mut back = Vec::new();
+                DirectReader::open(&path, direct).unwrap().read_to_end(&mut back).unwrap();
+                assert!(back == data, "{} bytes read back from {}", size, dir.display());
             }
         }
     }

@@ -3,18 +3,16 @@
 //! once it is complete. Several dumps may follow one another: each goes into
 //! a directory of its own.
 
-use std::fs::OpenOptions;
-use std::io::{BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
-use common::naming::DumpFile;
+use common::compress::{self, WriteMode};
+use common::naming::{Compression, DumpFile};
 use common::stream::{StreamError, StreamHeader, StreamReader};
 use crossbeam_channel::Sender;
 
 use crate::scheduler::Input;
-
-const WRITE_BUFFER: usize = 4 << 20;
 
 /// Starts the stream thread; it ends at the end of the input or at the
 /// first error, which it reports as [`Input::Failed`].
@@ -60,19 +58,17 @@ fn receive<R: Read>(input: R, base: &Path, tx: &Sender<Input>) -> Result<(), Str
             }
         };
         let path = dir.join(&header.name);
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
+        // Written directly (past its first MiB) and read back directly by
+        // the worker that loads it: a file read once needs no page cache,
+        // and filling the cache with every file of a stream only to drop
+        // it costs more than the copy itself.
+        let mut out = compress::create(&path, Compression::None, WriteMode::Direct)
             .map_err(|e| format!("stream: header {:?}: cannot create {}: {e}", header_text(&header), path.display()))?;
-        let mut out = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let copied = reader.copy_payload(&header, &mut out).and_then(|_| out.flush().map_err(StreamError::from));
+        let copied = reader.copy_payload(&header, &mut out).and_then(|_| out.finish().map_err(StreamError::from));
         if let Err(e) = copied {
-            drop(out);
             let _ = std::fs::remove_file(&path);
             return Err(format!("stream: header {:?}: {e}", header_text(&header)));
         }
-        drop(out);
         let is_end = header.file == DumpFile::Metadata;
         if tx.send(Input::File { dir: dir.clone(), name: header.name.clone(), kind: header.file }).is_err() {
             return Ok(());
