@@ -15,7 +15,8 @@
 # to show peak RSS at ten times the rows.
 #
 # Data: sysbench-shaped tables (id, k, c CHAR(120), pad CHAR(60), index on k),
-# made by sysbench when installed, else by SQL. Each measurement runs R times;
+# made by sysbench when installed, else by SQL. Each measurement runs R times,
+# in rounds that take every measurement of a thread count in turn;
 # the median wall time is reported with rows/s, MB/s (of the uncompressed
 # dump), peak RSS of the measured command, and ratios to the peers of the
 # same run. Peers that are not installed are left out, and the table says so.
@@ -126,23 +127,42 @@ settle() {
     sync
 }
 
-# measure NAME THREADS BYTES PREP_CMD -- CMD...: runs PREP_CMD (untimed) and
-# CMD $runs times, records median seconds and the largest peak RSS.
-measure() {
-    local name=$1 t=$2 bytes=$3 prep=$4; shift 5
-    local i secs=() rss=0
-    for i in $(seq 1 "$runs"); do
-        eval "$prep"
-        settle
-        if ! /usr/bin/time -f "%e %M" -o "$work/time" bash -c "$*" >"$work/out.log" 2>&1; then
-            echo "bench: $name failed:" >&2; tail -5 "$work/out.log" >&2; return 1
-        fi
-        read -r s m < "$work/time"
-        secs+=("$s"); [ "$m" -gt "$rss" ] && rss=$m
+# plan NAME THREADS BYTES PREP_CMD -- CMD...: adds a measurement to the
+# plan; run_plan then runs PREP_CMD (untimed) and CMD.
+plan_name=() plan_threads=() plan_bytes=() plan_prep=() plan_cmd=()
+plan() {
+    plan_name+=("$1"); plan_threads+=("$2"); plan_bytes+=("$3"); plan_prep+=("$4"); shift 5
+    plan_cmd+=("$*")
+}
+
+# run_plan: runs the planned measurements in $runs rounds, each once per
+# round in turn, so that the machine's slow drifts (other guests, the host)
+# fall on all of them alike rather than on whichever ran last; records the
+# median seconds and the largest peak RSS of each, then empties the plan.
+run_plan() {
+    local n=${#plan_name[@]} r i s m
+    local -a secs=() rss=()
+    for r in $(seq 1 "$runs"); do
+        for i in $(seq 0 $((n - 1))); do
+            echo "bench: round $r/$runs: ${plan_name[$i]}, ${plan_threads[$i]} threads" >&2
+            eval "${plan_prep[$i]}"
+            settle
+            if ! /usr/bin/time -f "%e %M" -o "$work/time" bash -c "${plan_cmd[$i]}" >"$work/out.log" 2>&1; then
+                echo "bench: ${plan_name[$i]} failed:" >&2; tail -5 "$work/out.log" >&2; exit 1
+            fi
+            read -r s m < "$work/time"
+            secs[i]="${secs[i]:-} $s"
+            [ "$m" -gt "${rss[i]:-0}" ] && rss[i]=$m
+        done
     done
-    local med; med=$(printf '%s\n' "${secs[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$t" "$med" "$rss" "$bytes" >> "$results"
-    printf 'bench: %-34s threads=%s  %6.2fs  rss %6.1f MB\n' "$name" "$t" "$med" "$(echo "$rss/1024" | bc -l)" >&2
+    for i in $(seq 0 $((n - 1))); do
+        local med
+        med=$(printf '%s\n' ${secs[i]} | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+        printf '%s\t%s\t%s\t%s\t%s\n' "${plan_name[$i]}" "${plan_threads[$i]}" "$med" "${rss[i]}" "${plan_bytes[$i]}" >> "$results"
+        printf 'bench: %-34s threads=%s  %6.2fs  rss %6.1f MB  (runs:%s)\n' "${plan_name[$i]}" "${plan_threads[$i]}" \
+            "$med" "$(echo "${rss[i]}/1024" | bc -l)" "${secs[i]}" >&2
+    done
+    plan_name=() plan_threads=() plan_bytes=() plan_prep=() plan_cmd=()
 }
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -152,43 +172,49 @@ for t in $threads_list; do
     rm -rf "$d"; "$bin/rdumper" $conn -t "$t" -B $db -o "$d" >/dev/null
     bytes=$(du -sb "$d" | cut -f1)
 
-    measure "read limit (mariadb SELECT *)" "$t" "$bytes" ":" -- \
+    plan "read limit (mariadb SELECT *)" "$t" "$bytes" ":" -- \
         "seq 1 $tables | xargs -P $t -I{} sh -c 'mariadb --no-defaults -uroot -S $sock --quick -e \"SELECT * FROM $db.sbtest{}\" > /dev/null'"
-    measure "rdumper dump" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o"
-    measure "rdumper --stream > /dev/null" "$t" "$bytes" ":" -- "$bin/rdumper $conn -t $t -B $db --stream > /dev/null"
+    plan "rdumper dump" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o"
+    plan "rdumper --stream > /dev/null" "$t" "$bytes" ":" -- "$bin/rdumper $conn -t $t -B $db --stream > /dev/null"
     if have mydumper; then
-        measure "mydumper dump" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m"
+        plan "mydumper dump" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m"
     fi
     if [ "$skip_compress" != 1 ]; then
-        measure "rdumper dump -c GZIP" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o -c GZIP"
-        measure "rdumper dump -c ZSTD" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o -c ZSTD"
+        plan "rdumper dump -c GZIP" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o -c GZIP"
+        plan "rdumper dump -c ZSTD" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o -c ZSTD"
         if have mydumper; then
-            measure "mydumper dump -c" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m -c"
+            plan "mydumper dump -c" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m -c"
         fi
     fi
     if have mariadb-dump; then
-        measure "mariadb-dump --single-transaction" "$t" "$bytes" ":" -- \
+        plan "mariadb-dump --single-transaction" "$t" "$bytes" ":" -- \
             "mariadb-dump --no-defaults $conn --single-transaction --quick $db > $work/md.sql"
     fi
 
+    run_plan
+
     [ "$skip_load" = 1 ] && continue
     drop="sql -e 'DROP DATABASE IF EXISTS sbcopy'"
-    measure "rloader load" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t -d $d -B sbcopy --optimize-keys=SKIP"
-    measure "rloader load --optimize-keys" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t -d $d -B sbcopy --optimize-keys"
     "$bin/rdumper" $conn -t "$t" -B $db --stream > "$work/stream"
-    measure "rloader --stream load" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t --stream -B sbcopy < $work/stream"
-    rm -f "$work/stream"
+    plan "rloader load" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t -d $d -B sbcopy --optimize-keys=SKIP"
+    plan "rloader load --optimize-keys" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t -d $d -B sbcopy --optimize-keys"
+    plan "rloader --stream load" "$t" "$bytes" "$drop" -- "$bin/rloader $conn -t $t --stream -B sbcopy < $work/stream"
     if have myloader && have mydumper; then
-        rm -rf "$work/m"; mydumper $conn -t "$t" -B $db -o "$work/m" >/dev/null
-        measure "myloader load" "$t" "$bytes" "$drop" -- "myloader $conn -t $t -d $work/m -B sbcopy"
+        rm -rf "$work/msrc"; mydumper $conn -t "$t" -B $db -o "$work/msrc" >/dev/null
+        plan "myloader load" "$t" "$bytes" "$drop" -- "myloader $conn -t $t -d $work/msrc -B sbcopy"
     fi
-    measure "rdumper --stream | rloader --stream" "$t" "$bytes" "$drop" -- \
+    # Last in the plan: its copy is the one checked below.
+    plan "rdumper --stream | rloader --stream" "$t" "$bytes" "$drop" -- \
         "$bin/rdumper $conn -t $t -B $db --stream | $bin/rloader $conn -t $t --stream -B sbcopy"
+    run_plan
+    rm -rf "$work/stream" "$work/msrc"
     # the copy must equal the source
     for i in $(seq 1 "$tables"); do
         a=$(sql -e "CHECKSUM TABLE $db.sbtest$i" | cut -f2); b=$(sql -e "CHECKSUM TABLE sbcopy.sbtest$i" | cut -f2)
         [ "$a" = "$b" ] || { echo "bench: sbcopy.sbtest$i differs from the source" >&2; exit 1; }
     done
+    # The next dumps find the buffer pool holding the source alone.
+    sql -e "DROP DATABASE IF EXISTS sbcopy"
 done
 
 # Peak RSS at ten times the rows: one table of $rss_rows rows, measured once.
@@ -200,13 +226,14 @@ if [ "$rss_rows" -gt 0 ]; then
     rm -rf "$work/big"; "$bin/rdumper" $conn -t "$t" -B $big -o "$work/big" >/dev/null
     bytes=$(du -sb "$work/big" | cut -f1)
     saved_runs=$runs runs=1
-    measure "rdumper dump, ${rss_rows} rows" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $big -o $work/o"
-    measure "rdumper --stream, ${rss_rows} rows" "$t" "$bytes" ":" -- "$bin/rdumper $conn -t $t -B $big --stream > /dev/null"
+    plan "rdumper dump, ${rss_rows} rows" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $big -o $work/o"
+    plan "rdumper --stream, ${rss_rows} rows" "$t" "$bytes" ":" -- "$bin/rdumper $conn -t $t -B $big --stream > /dev/null"
     if [ "$skip_load" != 1 ]; then
-        measure "rloader load, ${rss_rows} rows" "$t" "$bytes" "sql -e 'DROP DATABASE IF EXISTS sbbigcopy'" -- \
+        plan "rloader load, ${rss_rows} rows" "$t" "$bytes" "sql -e 'DROP DATABASE IF EXISTS sbbigcopy'" -- \
             "$bin/rloader $conn -t $t -d $work/big -B sbbigcopy"
-        sql -e "DROP DATABASE IF EXISTS sbbigcopy"
     fi
+    run_plan
+    sql -e "DROP DATABASE IF EXISTS sbbigcopy"
     runs=$saved_runs
     rm -rf "$work/big" "$work/o"
     sql -e "DROP DATABASE IF EXISTS $big"
