@@ -1,11 +1,13 @@
 //! Dump files written and read with `O_DIRECT`: large aligned transfers
-//! between this process and the device that skip the page cache. A dump written this way
-//! needs no write-back of its data later (the sync before `metadata` has
-//! only the files' last partial blocks and the filesystem's own records
-//! left to write), and nothing is copied into the page cache on the way.
-//! Small files, files that are read back at once (the stream's) and
-//! filesystems without `O_DIRECT` (tmpfs on older kernels) go through the
-//! page cache instead; a file's bytes are the same either way.
+//! between this process and the device that skip the page cache. A dump
+//! written this way needs no write-back of its data later (the sync before
+//! `metadata` has only the files' last partial blocks and the filesystem's
+//! own records left to write), and nothing is copied into the page cache on
+//! the way; rloader's stream files are written and read back this way too.
+//! Small files, rdumper's stream files (sent from the page cache with
+//! `sendfile` at once) and filesystems without `O_DIRECT` (tmpfs on older
+//! kernels) go through the page cache instead; a file's bytes are the same
+//! either way.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
