@@ -2,7 +2,7 @@
 //! stays bounded whatever the file's size.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
 use crate::direct::{DirectFile, DirectReader};
@@ -10,15 +10,13 @@ use crate::naming::Compression;
 
 const BUF: usize = 256 * 1024;
 
-/// A reader that decompresses `inner` as `compression` says.
-pub fn reader(inner: impl Read + Send + 'static, compression: Compression) -> io::Result<Box<dyn BufRead + Send>> {
+/// A reader that decompresses `inner` (already buffered) as `compression`
+/// says; a plain file is read from `inner`'s own buffer.
+pub fn reader(inner: impl BufRead + Send + 'static, compression: Compression) -> io::Result<Box<dyn BufRead + Send>> {
     Ok(match compression {
-        Compression::None => Box::new(BufReader::with_capacity(BUF, inner)),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            BUF,
-            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(BUF, inner)),
-        )),
-        Compression::Zstd => Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::new(inner)?)),
+        Compression::None => Box::new(inner),
+        Compression::Gzip => Box::new(BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(inner))),
+        Compression::Zstd => Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::with_buffer(inner)?)),
     })
 }
 
@@ -42,12 +40,7 @@ pub enum ReadMode {
 pub fn open_with(path: &Path, mode: ReadMode) -> io::Result<Box<dyn BufRead + Send>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let (_, compression) = Compression::split(name);
-    let file = DirectReader::open(path, mode == ReadMode::Direct)?;
-    Ok(match compression {
-        // Already buffered: no second buffer and copy in between.
-        Compression::None => Box::new(file),
-        _ => reader(file, compression)?,
-    })
+    reader(DirectReader::open(path, mode == ReadMode::Direct)?, compression)
 }
 
 /// A writer that must be finished explicitly, so that trailers are written
@@ -133,6 +126,7 @@ pub fn create(path: &Path, compression: Compression, mode: WriteMode) -> io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     #[test]
     fn round_trips_and_detects_truncation() {
