@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::direct::{DirectFile, DirectReader};
 use crate::naming::Compression;
+use crate::spare::SpareFiles;
 
 const BUF: usize = 256 * 1024;
 
@@ -115,7 +116,16 @@ impl FinishWrite for Zstd {
 
 /// Creates `path` (which must not exist) and returns a compressing writer.
 pub fn create(path: &Path, compression: Compression, mode: WriteMode) -> io::Result<Box<dyn FinishWrite>> {
-    let out = DirectFile::create(path, mode == WriteMode::Direct)?;
+    writer(DirectFile::create(path, mode == WriteMode::Direct)?, compression)
+}
+
+/// [`create`] through the page cache, over one of `spares` when there is
+/// one: for files that are read back at once and then retired to `spares`.
+pub fn create_over(path: &Path, compression: Compression, spares: &SpareFiles) -> io::Result<Box<dyn FinishWrite>> {
+    writer(DirectFile::create_over(path, spares)?, compression)
+}
+
+fn writer(out: DirectFile, compression: Compression) -> io::Result<Box<dyn FinishWrite>> {
     Ok(match compression {
         Compression::None => Box::new(Plain(out)),
         Compression::Gzip => Box::new(Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::fast()))),
@@ -157,5 +167,45 @@ mod tests {
                 assert!(open(&path).unwrap().read_to_end(&mut back).is_err(), "truncated {name} must fail");
             }
         }
+    }
+
+    /// A file written over a spare holds its own bytes only, whether the
+    /// spare was longer or shorter, and whether it is finished or dropped.
+    #[test]
+    fn files_written_over_spares_hold_only_their_own_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let spares = SpareFiles::new(dir.path(), 64 << 20);
+        let data: Vec<u8> = (0..900_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        let mut n = 0;
+        for (c, ext) in [(Compression::None, "sql"), (Compression::Gzip, "sql.gz"), (Compression::Zstd, "sql.zst")] {
+            for (spare_len, len) in [(8 << 20, data.len()), (2 << 20, data.len()), (3 << 20, 5000), (1 << 20, 0)] {
+                n += 1;
+                let old = dir.path().join(format!("old{n}.sql"));
+                std::fs::write(&old, vec![b'#'; spare_len]).unwrap();
+                spares.retire(&old).unwrap();
+                assert_eq!(spares.count(), 1);
+                let path = dir.path().join(format!("new{n}.{ext}"));
+                let mut w = create_over(&path, c, &spares).unwrap();
+                assert_eq!(spares.count(), 0, "the spare was taken");
+                w.write_all(&data[..len]).unwrap();
+                w.finish().unwrap();
+                let mut back = Vec::new();
+                open(&path).unwrap().read_to_end(&mut back).unwrap();
+                assert!(back == data[..len], "{path:?} over a spare of {spare_len} bytes");
+                spares.retire(&path).unwrap();
+                spares.clear();
+            }
+        }
+        // Dropped unfinished: cut where its written bytes end.
+        let old = dir.path().join("old.sql");
+        std::fs::write(&old, vec![b'#'; 8 << 20]).unwrap();
+        spares.retire(&old).unwrap();
+        let path = dir.path().join("dropped.sql");
+        let mut w = create_over(&path, Compression::None, &spares).unwrap();
+        w.write_all(&data).unwrap();
+        drop(w);
+        let len = std::fs::metadata(&path).unwrap().len() as usize;
+        assert!(len <= data.len(), "no older bytes after the written ones ({len})");
+        assert!(std::fs::read(&path).unwrap() == data[..len]);
     }
 }

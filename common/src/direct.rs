@@ -229,6 +229,9 @@ pub(crate) struct DirectFile {
     background: Option<BackgroundWrites>,
     /// Buffers back from the thread, to fill again.
     spare: Vec<Blocks>,
+    /// Written over an existing file's bytes (a spare file taken over):
+    /// cut where the new bytes end.
+    over: bool,
 }
 
 impl DirectFile {
@@ -236,7 +239,20 @@ impl DirectFile {
     /// it is large, or (`direct` false) always through the page cache.
     pub(crate) fn create(path: &Path, direct: bool) -> io::Result<DirectFile> {
         let file = File::options().write(true).create_new(true).open(path)?;
-        Ok(DirectFile {
+        Ok(DirectFile::new(file, direct, false))
+    }
+
+    /// Creates `path`, which must not exist, through the page cache, over
+    /// a spare file when `spares` has one (see [`crate::spare`]).
+    pub(crate) fn create_over(path: &Path, spares: &crate::spare::SpareFiles) -> io::Result<DirectFile> {
+        match spares.take(path)? {
+            Some(file) => Ok(DirectFile::new(file, false, true)),
+            None => DirectFile::create(path, false),
+        }
+    }
+
+    fn new(file: File, direct: bool, over: bool) -> DirectFile {
+        DirectFile {
             file: Arc::new(file),
             buf: Blocks::new(FIRST_BUF),
             len: 0,
@@ -244,7 +260,18 @@ impl DirectFile {
             try_direct: direct,
             background: None,
             spare: Vec::new(),
-        })
+            over,
+        }
+    }
+
+    /// Cuts a file written over older bytes where the new ones end.
+    fn cut(&mut self) -> io::Result<()> {
+        if self.over {
+            self.over = false;
+            let end = io::Seek::stream_position(&mut &*self.file)?;
+            self.file.set_len(end)?;
+        }
+        Ok(())
     }
 
     /// Waits until at most `busy` buffers are with the thread.
@@ -314,14 +341,19 @@ impl DirectFile {
             write_at_position(&self.file, &self.buf.bytes()[..self.len], &mut self.direct)?;
             self.len = 0;
         }
-        Ok(())
+        self.cut()
     }
 }
 
 impl Drop for DirectFile {
-    /// Returns the file's buffers to the pool (those with its writer thread
+    /// Cuts a file written over a spare's bytes where its own end, and
+    /// returns the file's buffers to the pool (those with its writer thread
     /// after a failed write are freed with it).
     fn drop(&mut self) {
+        // An unfinished file holds none of a spare's older bytes either.
+        if self.over && self.settle().is_ok() {
+            let _ = self.cut();
+        }
         std::mem::replace(&mut self.buf, Blocks(Vec::new())).recycle();
         for b in self.spare.drain(..) {
             b.recycle();

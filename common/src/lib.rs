@@ -15,4 +15,5 @@ pub mod metadata;
 pub mod naming;
 pub mod options;
 pub mod progress;
+pub mod spare;
 pub mod stream;

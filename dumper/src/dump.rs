@@ -10,6 +10,7 @@ use common::compress::WriteMode;
 use common::conn::ConnectionConfig;
 use common::metadata::{Metadata, QuoteChar, TableMeta};
 use common::naming::{DumpFile, FileNameMapper};
+use common::spare::SpareFiles;
 use mysql::prelude::Queryable;
 
 use crate::catalog::{self, ObjectKind};
@@ -18,6 +19,10 @@ use crate::output::Output;
 use crate::snapshot;
 use crate::worker::{self, Control, Ctx, Job, Queue, TableTask};
 use crate::writer::{file_header, Headers};
+
+/// Sent stream files kept for new ones to be written over, in pieces of
+/// `-F` MB (see `common::spare`).
+const SPARE_PIECES: u64 = 4;
 
 fn now() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
@@ -94,9 +99,18 @@ pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
             .with_context(|| format!("cannot write into output directory {}", dir.display()))?;
     }
 
+    // Files the stream has sent and would delete are kept as spares for
+    // the next ones to be written over: a few pieces' worth (whole tables
+    // without `-F` are too large to keep).
+    let spares = match opts.stream {
+        Some(mode) if mode.delete && opts.chunk_filesize_mb > 0 => {
+            Some(Arc::new(SpareFiles::new(&dir, (SPARE_PIECES * (opts.chunk_filesize_mb + 1)) << 20)))
+        }
+        _ => None,
+    };
     let (stream_tx, stream_thread) = match opts.stream {
         Some(mode) => {
-            let (tx, _gate, handle) = crate::stream::start(mode, opts.stream_buffer, control.clone())?;
+            let (tx, _gate, handle) = crate::stream::start(mode, opts.stream_buffer, control.clone(), spares.clone())?;
             (Some(tx), Some(handle))
         }
         None => (None, None),
@@ -109,6 +123,7 @@ pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
         bytes: AtomicU64::new(0),
         replace: opts.dirty,
         write_mode,
+        spares,
     };
     let result = dump(&opts, &conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
 

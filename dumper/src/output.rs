@@ -4,10 +4,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use common::compress::{self, FinishWrite};
 use common::naming::{Compression, DumpFile};
+use common::spare::SpareFiles;
 
 use crate::stream::StreamSender;
 
@@ -22,6 +24,9 @@ pub struct Output {
     /// Direct writes for a dump that stays on disk, the page cache for the
     /// stream's files, which are read back and deleted at once.
     pub write_mode: compress::WriteMode,
+    /// The stream's files already sent, for new files to be written over
+    /// (see `common::spare`).
+    pub spares: Option<Arc<SpareFiles>>,
 }
 
 /// A file being written. Finish it with [`Output::finish`]; a file dropped
@@ -52,7 +57,11 @@ impl Output {
         if self.replace && path.exists() {
             std::fs::remove_file(&path).with_context(|| format!("cannot replace {}", path.display()))?;
         }
-        let w = compress::create(&path, file.compression(), self.write_mode).with_context(|| format!("cannot create {}", path.display()))?;
+        let w = match &self.spares {
+            Some(spares) => compress::create_over(&path, file.compression(), spares),
+            None => compress::create(&path, file.compression(), self.write_mode),
+        }
+        .with_context(|| format!("cannot create {}", path.display()))?;
         Ok(FileOut { file, path, w, bytes: 0 })
     }
 

@@ -2,7 +2,9 @@
 //! mydumper's header line `\n-- NAME SIZE\n`, and deletes them once sent.
 //! Workers hand over files through a bounded queue; a gate makes them wait
 //! while the bytes of finished-but-unsent files exceed `--stream-buffer`,
-//! so a slow reader slows the dump instead of filling the disk.
+//! so a slow reader slows the dump instead of filling the disk. Sent files
+//! the dump's own writers can take over are kept as spares rather than
+//! deleted (see `common::spare`).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -12,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{anyhow, Result};
+use common::spare::SpareFiles;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::cli::StreamMode;
@@ -101,6 +104,7 @@ pub fn start(
     mode: StreamMode,
     buffer: u64,
     control: Arc<Control>,
+    spares: Option<Arc<SpareFiles>>,
 ) -> Result<(StreamSender, Arc<Gate>, JoinHandle<StreamStats>)> {
     let (tx, rx) = crossbeam_channel::bounded::<(PathBuf, u64)>(4096);
     let gate = Arc::new(Gate::new(buffer));
@@ -108,12 +112,13 @@ pub fn start(
     let thread_control = control.clone();
     let handle = std::thread::Builder::new()
         .name("stream".into())
-        .spawn(move || run(rx, mode, &thread_gate, &thread_control))
+        .spawn(move || run(rx, mode, &thread_gate, &thread_control, spares))
         .map_err(|e| anyhow!("cannot start the stream thread: {e}"))?;
     Ok((StreamSender { tx, gate: gate.clone(), control }, gate, handle))
 }
 
-fn run(rx: Receiver<(PathBuf, u64)>, mode: StreamMode, gate: &Gate, control: &Control) -> StreamStats {
+/// Sends each file, then deletes it or (with `spares`) keeps it as a spare.
+fn run(rx: Receiver<(PathBuf, u64)>, mode: StreamMode, gate: &Gate, control: &Control, spares: Option<Arc<SpareFiles>>) -> StreamStats {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(4 << 20, stdout.lock());
     let mut stats = StreamStats::default();
@@ -130,7 +135,10 @@ fn run(rx: Receiver<(PathBuf, u64)>, mode: StreamMode, gate: &Gate, control: &Co
             }
         }
         if mode.delete || failed {
-            let _ = std::fs::remove_file(&path);
+            let _ = match &spares {
+                Some(spares) if !failed => spares.retire(&path),
+                _ => std::fs::remove_file(&path),
+            };
         }
         gate.remove(size);
     }

@@ -174,3 +174,62 @@ fn no_stream_mode_announces_files_kept_in_the_directory() {
         assert!(dir.join(n).exists(), "{n} kept");
     }
 }
+
+/// Sent files are kept as spares that later files are written over
+/// (`common::spare`): the stream still holds exactly the bytes of a
+/// directory dump, and no spare is left behind.
+#[test]
+fn files_written_over_sent_ones_hold_only_their_own_bytes() {
+    let s = server();
+    s.fixtures();
+    // torture.big in pieces of a little over 1 MiB, the smallest kept.
+    let args = ["-B", "torture", "-T", "torture.big", "-F", "1", "-t", "2"];
+    let (_tmp, dir) = dump_dir(&s, &args);
+    let pieces = files(&dir).into_keys().filter(|n| std::fs::metadata(dir.join(n)).unwrap().len() >= 1 << 20).count();
+    assert!(pieces >= 6, "the table must make several pieces of 1 MiB ({pieces})");
+
+    let tmp = tempdir();
+    let buf = tmp.path().join("buffer");
+    let mut child = rdumper_for(&s)
+        .args(args)
+        .arg("--stream")
+        .arg("-o")
+        .arg(&buf)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let saw_spare = Arc::new(AtomicBool::new(false));
+    let monitor = {
+        let (stop, saw, buf) = (stop.clone(), saw_spare.clone(), buf.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::SeqCst) {
+                if let Ok(rd) = std::fs::read_dir(&buf) {
+                    if rd.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().starts_with(common::spare::SPARE_PREFIX)) {
+                        saw.store(true, Ordering::SeqCst);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    let streamed = parse_stream(child.stdout.take().unwrap());
+    let status = wait_with_timeout(&mut child, Duration::from_secs(120));
+    stop.store(true, Ordering::SeqCst);
+    monitor.join().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "{err}");
+    assert!(saw_spare.load(Ordering::SeqCst), "sent pieces were kept as spares");
+
+    let from_stream: BTreeMap<String, Vec<u8>> =
+        streamed.into_iter().filter(|(n, _)| !n.starts_with("metadata")).collect();
+    let names: Vec<String> = files(&dir).into_keys().filter(|n| !n.starts_with("metadata")).collect();
+    assert_eq!(from_stream.keys().collect::<Vec<_>>(), names.iter().collect::<Vec<_>>());
+    for n in &names {
+        assert!(from_stream[n] == std::fs::read(dir.join(n)).unwrap(), "{n} differs between stream and directory");
+    }
+    let left: Vec<_> = std::fs::read_dir(&buf).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "left in the directory: {left:?}");
+}
