@@ -5,9 +5,10 @@
 //! own records left to write), and nothing is copied into the page cache on
 //! the way; rloader's stream files are written and read back this way too.
 //! Small files, rdumper's stream files (sent from the page cache with
-//! `sendfile` at once) and filesystems without `O_DIRECT` (tmpfs on older
-//! kernels) go through the page cache instead; a file's bytes are the same
-//! either way.
+//! `sendfile` at once, and written over the cached pages of files already
+//! sent: [`crate::spare`]) and filesystems without `O_DIRECT` (tmpfs on
+//! older kernels) go through the page cache instead; a file's bytes are the
+//! same either way.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
