@@ -384,18 +384,90 @@ impl Write for DirectFile {
     }
 }
 
+/// Reads the next piece of `file` into `buf`; returns its length (0 at the
+/// end). A refused direct read (`EINVAL`), or a short one that leaves the
+/// position unaligned, turns `O_DIRECT` off for the rest of the file.
+fn read_block(file: &File, buf: &mut Blocks, direct: &mut bool) -> io::Result<usize> {
+    let n = loop {
+        match (&*file).read(buf.bytes_mut()) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if *direct && e.raw_os_error() == Some(libc::EINVAL) => stop_direct(file, direct)?,
+            Err(e) => return Err(e),
+        }
+    };
+    if *direct && n % DIRECT_ALIGN != 0 {
+        // The end of the file, or a short read: either way the next read
+        // starts unaligned.
+        stop_direct(file, direct)?;
+    }
+    Ok(n)
+}
+
+/// The thread that reads a direct file's pieces one ahead of the caller:
+/// without the page cache there is no read-ahead of the kernel's, and each
+/// piece would otherwise keep the caller waiting for the device.
+struct ReadAhead {
+    /// Pieces read, with their lengths; `None` once the thread is done.
+    read: Option<crossbeam_channel::Receiver<io::Result<(Blocks, usize)>>>,
+    /// Pieces the caller is done with, to read into again.
+    back: Option<crossbeam_channel::Sender<Blocks>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ReadAhead {
+    fn start(file: File, mut direct: bool, first: Blocks) -> io::Result<ReadAhead> {
+        let (read_tx, read_rx) = crossbeam_channel::bounded(1);
+        let (back_tx, back_rx) = crossbeam_channel::bounded::<Blocks>(2);
+        let thread = std::thread::Builder::new().name("direct-reader".into()).spawn(move || {
+            // Two pieces: one with the caller, one read ahead.
+            let mut spare = Some(Blocks::full_size());
+            let mut buf = first;
+            loop {
+                let r = read_block(&file, &mut buf, &mut direct);
+                let stop = !matches!(r, Ok(n) if n > 0);
+                if read_tx.send(r.map(|n| (buf, n))).is_err() || stop {
+                    return;
+                }
+                buf = match spare.take() {
+                    Some(b) => b,
+                    None => match back_rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => return,
+                    },
+                };
+            }
+        })?;
+        Ok(ReadAhead { read: Some(read_rx), back: Some(back_tx), thread: Some(thread) })
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        self.read.take();
+        self.back.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// A file read in `DIRECT_BUF` pieces into an aligned buffer, with
 /// `O_DIRECT` when asked for and the file is large enough, so that a file
 /// read once (a stream's, just written directly) takes no page cache and
-/// no copy out of it. A refused direct read (`EINVAL`), or a short read
-/// before the end that leaves the position unaligned, turns `O_DIRECT` off
-/// for the rest of the file.
+/// no copy out of it; a thread of the file's own then reads one piece
+/// ahead. A refused direct read (`EINVAL`), or a short read before the end
+/// that leaves the position unaligned, turns `O_DIRECT` off for the rest of
+/// the file.
 pub(crate) struct DirectReader {
-    file: File,
+    file: Option<File>,
     buf: Blocks,
     pos: usize,
     len: usize,
     direct: bool,
+    ahead: Option<ReadAhead>,
+    /// The read-ahead thread reported the end of the file.
+    done: bool,
 }
 
 impl DirectReader {
@@ -403,8 +475,37 @@ impl DirectReader {
         let file = File::open(path)?;
         let large = file.metadata()?.len() >= DIRECT_BUF as u64;
         let direct = direct && large && start_direct(&file)?;
+        if direct {
+            let ahead = ReadAhead::start(file, true, Blocks::full_size())?;
+            return Ok(DirectReader { file: None, buf: Blocks(Vec::new()), pos: 0, len: 0, direct, ahead: Some(ahead), done: false });
+        }
         let buf = if large { Blocks::full_size() } else { Blocks::new(FIRST_BUF) };
-        Ok(DirectReader { file, buf, pos: 0, len: 0, direct })
+        Ok(DirectReader { file: Some(file), buf, pos: 0, len: 0, direct, ahead: None, done: false })
+    }
+
+    /// The next piece into `self.buf`: from the read-ahead thread or read here.
+    fn next_block(&mut self) -> io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
+        if let Some(ahead) = self.ahead.as_mut() {
+            let Some(rx) = ahead.read.as_ref() else { return Ok(0) };
+            // After a failed read the thread is gone: later calls fail too.
+            let r = rx.recv().unwrap_or_else(|_| Err(io::Error::other("the file's reader thread stopped after an error")));
+            let (blocks, n) = r?;
+            let old = std::mem::replace(&mut self.buf, blocks);
+            if let Some(back) = ahead.back.as_ref() {
+                if !old.0.is_empty() {
+                    let _ = back.send(old);
+                }
+            }
+            if n == 0 {
+                self.done = true;
+            }
+            return Ok(n);
+        }
+        let file = self.file.as_ref().expect("a file without a read-ahead thread");
+        read_block(file, &mut self.buf, &mut self.direct)
     }
 }
 
@@ -413,22 +514,7 @@ impl io::BufRead for DirectReader {
         if self.pos == self.len {
             self.pos = 0;
             self.len = 0;
-            let n = loop {
-                match (&self.file).read(self.buf.bytes_mut()) {
-                    Ok(n) => break n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) if self.direct && e.raw_os_error() == Some(libc::EINVAL) => {
-                        stop_direct(&self.file, &mut self.direct)?
-                    }
-                    Err(e) => return Err(e),
-                }
-            };
-            if self.direct && n % DIRECT_ALIGN != 0 {
-                // The end of the file, or a short read: either way the next
-                // read starts unaligned.
-                stop_direct(&self.file, &mut self.direct)?;
-            }
-            self.len = n;
+            self.len = self.next_block()?;
         }
         Ok(&self.buf.bytes()[self.pos..self.len])
     }
@@ -453,6 +539,7 @@ impl io::Read for DirectReader {
 
 impl Drop for DirectReader {
     fn drop(&mut self) {
+        self.ahead.take();
         std::mem::replace(&mut self.buf, Blocks(Vec::new())).recycle();
     }
 }
