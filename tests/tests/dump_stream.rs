@@ -34,6 +34,36 @@ fn dir_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Starts `rdumper ARGS --stream -o DIR` with stdout and stderr piped.
+fn spawn_stream(s: &Server, args: &[&str], dir: &Path) -> std::process::Child {
+    rdumper_for(s).args(args).arg("--stream").arg("-o").arg(dir).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// Looks at a directory every `every` on a thread of its own until stopped.
+struct Watch {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Watch {
+    fn start(dir: &Path, every: Duration, mut look: impl FnMut(&Path) + Send + 'static) -> Watch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, dir) = (stop.clone(), dir.to_path_buf());
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                look(&dir);
+                std::thread::sleep(every);
+            }
+        });
+        Watch { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap();
+    }
+}
+
 #[test]
 fn stream_holds_the_files_of_a_directory_dump() {
     let s = server();
@@ -81,23 +111,12 @@ fn stream_buffer_bounds_the_disk_used_by_a_slow_reader() {
     let buf = tmp.path().join("buffer");
     let limit: u64 = 2 << 20;
     // torture.big in 40 chunks of about 450 kB.
-    let mut child = rdumper_for(&s)
-        .args(["-B", "torture", "-T", "torture.big", "-r", "2500", "-t", "2", "--stream", "--stream-buffer", "2M"])
-        .arg("-o")
-        .arg(&buf)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
+    let mut child = spawn_stream(&s, &["-B", "torture", "-T", "torture.big", "-r", "2500", "-t", "2", "--stream-buffer", "2M"], &buf);
     let peak = Arc::new(AtomicU64::new(0));
-    let monitor = {
-        let (stop, peak, buf) = (stop.clone(), peak.clone(), buf.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::SeqCst) {
-                peak.fetch_max(dir_bytes(&buf), Ordering::SeqCst);
-                std::thread::sleep(Duration::from_millis(5));
-            }
+    let watch = {
+        let peak = peak.clone();
+        Watch::start(&buf, Duration::from_millis(5), move |dir| {
+            peak.fetch_max(dir_bytes(dir), Ordering::SeqCst);
         })
     };
     // A slow reader: 64 kB every 10 ms.
@@ -112,8 +131,7 @@ fn stream_buffer_bounds_the_disk_used_by_a_slow_reader() {
     let stdout = child.stdout.take().unwrap();
     let files = parse_stream(Slow(stdout));
     let status = wait_with_timeout(&mut child, Duration::from_secs(120));
-    stop.store(true, Ordering::SeqCst);
-    monitor.join().unwrap();
+    watch.stop();
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(status.success(), "{err}");
@@ -190,34 +208,20 @@ fn files_written_over_sent_ones_hold_only_their_own_bytes() {
 
     let tmp = tempdir();
     let buf = tmp.path().join("buffer");
-    let mut child = rdumper_for(&s)
-        .args(args)
-        .arg("--stream")
-        .arg("-o")
-        .arg(&buf)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
+    let mut child = spawn_stream(&s, &args, &buf);
     let saw_spare = Arc::new(AtomicBool::new(false));
-    let monitor = {
-        let (stop, saw, buf) = (stop.clone(), saw_spare.clone(), buf.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::SeqCst) {
-                if let Ok(rd) = std::fs::read_dir(&buf) {
-                    if rd.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().starts_with(common::spare::SPARE_PREFIX)) {
-                        saw.store(true, Ordering::SeqCst);
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(1));
+    let watch = {
+        let saw = saw_spare.clone();
+        Watch::start(&buf, Duration::from_millis(1), move |dir| {
+            let Ok(rd) = std::fs::read_dir(dir) else { return };
+            if rd.filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().starts_with(common::spare::SPARE_PREFIX)) {
+                saw.store(true, Ordering::SeqCst);
             }
         })
     };
     let streamed = parse_stream(child.stdout.take().unwrap());
     let status = wait_with_timeout(&mut child, Duration::from_secs(120));
-    stop.store(true, Ordering::SeqCst);
-    monitor.join().unwrap();
+    watch.stop();
     let mut err = String::new();
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(status.success(), "{err}");
