@@ -408,7 +408,7 @@ fn read_block(file: &File, buf: &mut Blocks, direct: &mut bool) -> io::Result<us
 /// without the page cache there is no read-ahead of the kernel's, and each
 /// piece would otherwise keep the caller waiting for the device.
 struct ReadAhead {
-    /// Pieces read, with their lengths; `None` once the thread is done.
+    /// Pieces read, with their lengths; `None` once the end has come.
     read: Option<crossbeam_channel::Receiver<io::Result<(Blocks, usize)>>>,
     /// Pieces the caller is done with, to read into again.
     back: Option<crossbeam_channel::Sender<Blocks>>,
@@ -416,29 +416,54 @@ struct ReadAhead {
 }
 
 impl ReadAhead {
-    fn start(file: File, mut direct: bool, first: Blocks) -> io::Result<ReadAhead> {
+    /// Starts reading `file`, which has `O_DIRECT` on.
+    fn start(file: File) -> io::Result<ReadAhead> {
         let (read_tx, read_rx) = crossbeam_channel::bounded(1);
         let (back_tx, back_rx) = crossbeam_channel::bounded::<Blocks>(2);
         let thread = std::thread::Builder::new().name("direct-reader".into()).spawn(move || {
+            let mut direct = true;
             // Two pieces: one with the caller, one read ahead.
             let mut spare = Some(Blocks::full_size());
-            let mut buf = first;
-            loop {
+            let mut next = Some(Blocks::full_size());
+            while let Some(mut buf) = next.take() {
                 let r = read_block(&file, &mut buf, &mut direct);
-                let stop = !matches!(r, Ok(n) if n > 0);
-                if read_tx.send(r.map(|n| (buf, n))).is_err() || stop {
-                    return;
+                let more = matches!(r, Ok(n) if n > 0);
+                match read_tx.send(r.map(|n| (buf, n))) {
+                    Ok(()) if more => next = spare.take().or_else(|| back_rx.recv().ok()),
+                    Ok(()) => {}
+                    Err(unsent) => {
+                        if let Ok((b, _)) = unsent.into_inner() {
+                            b.recycle();
+                        }
+                    }
                 }
-                buf = match spare.take() {
-                    Some(b) => b,
-                    None => match back_rx.recv() {
-                        Ok(b) => b,
-                        Err(_) => return,
-                    },
-                };
+            }
+            // The pieces this thread still holds go back to the pool.
+            for b in spare.into_iter().chain(back_rx.try_iter()) {
+                b.recycle();
             }
         })?;
         Ok(ReadAhead { read: Some(read_rx), back: Some(back_tx), thread: Some(thread) })
+    }
+
+    /// The next piece; `old`, the caller's last one, goes back to the thread.
+    fn next(&mut self, old: Blocks) -> io::Result<Option<(Blocks, usize)>> {
+        let Some(rx) = self.read.as_ref() else {
+            old.recycle();
+            return Ok(None);
+        };
+        // After a failed read the thread is gone: later calls fail too.
+        let (blocks, n) = rx.recv().unwrap_or_else(|_| Err(io::Error::other("the file's reader thread stopped after an error")))?;
+        match self.back.as_ref() {
+            Some(back) if !old.0.is_empty() => {
+                let _ = back.send(old);
+            }
+            _ => old.recycle(),
+        }
+        if n == 0 {
+            self.read = None;
+        }
+        Ok(Some((blocks, n)))
     }
 }
 
@@ -452,6 +477,15 @@ impl Drop for ReadAhead {
     }
 }
 
+/// Where a [`DirectReader`]'s pieces come from.
+enum Source {
+    /// Read here, when asked: through the page cache (which reads ahead),
+    /// or directly until a read turns `O_DIRECT` off.
+    Here { file: File, direct: bool },
+    /// Read directly by a thread one piece ahead.
+    Ahead(ReadAhead),
+}
+
 /// A file read in `DIRECT_BUF` pieces into an aligned buffer, with
 /// `O_DIRECT` when asked for and the file is large enough, so that a file
 /// read once (a stream's, just written directly) takes no page cache and
@@ -460,52 +494,40 @@ impl Drop for ReadAhead {
 /// that leaves the position unaligned, turns `O_DIRECT` off for the rest of
 /// the file.
 pub(crate) struct DirectReader {
-    file: Option<File>,
+    source: Source,
     buf: Blocks,
     pos: usize,
     len: usize,
-    direct: bool,
-    ahead: Option<ReadAhead>,
-    /// The read-ahead thread reported the end of the file.
-    done: bool,
 }
 
 impl DirectReader {
     pub(crate) fn open(path: &Path, direct: bool) -> io::Result<DirectReader> {
         let file = File::open(path)?;
         let large = file.metadata()?.len() >= DIRECT_BUF as u64;
-        let direct = direct && large && start_direct(&file)?;
-        if direct {
-            let ahead = ReadAhead::start(file, true, Blocks::full_size())?;
-            return Ok(DirectReader { file: None, buf: Blocks(Vec::new()), pos: 0, len: 0, direct, ahead: Some(ahead), done: false });
-        }
-        let buf = if large { Blocks::full_size() } else { Blocks::new(FIRST_BUF) };
-        Ok(DirectReader { file: Some(file), buf, pos: 0, len: 0, direct, ahead: None, done: false })
+        let (source, buf) = if direct && large && start_direct(&file)? {
+            (Source::Ahead(ReadAhead::start(file)?), Blocks(Vec::new()))
+        } else {
+            let buf = if large { Blocks::full_size() } else { Blocks::new(FIRST_BUF) };
+            (Source::Here { file, direct: false }, buf)
+        };
+        Ok(DirectReader { source, buf, pos: 0, len: 0 })
     }
 
-    /// The next piece into `self.buf`: from the read-ahead thread or read here.
+    /// The next piece into `self.buf`; its length, 0 at the end.
     fn next_block(&mut self) -> io::Result<usize> {
-        if self.done {
-            return Ok(0);
-        }
-        if let Some(ahead) = self.ahead.as_mut() {
-            let Some(rx) = ahead.read.as_ref() else { return Ok(0) };
-            // After a failed read the thread is gone: later calls fail too.
-            let r = rx.recv().unwrap_or_else(|_| Err(io::Error::other("the file's reader thread stopped after an error")));
-            let (blocks, n) = r?;
-            let old = std::mem::replace(&mut self.buf, blocks);
-            if let Some(back) = ahead.back.as_ref() {
-                if !old.0.is_empty() {
-                    let _ = back.send(old);
+        match &mut self.source {
+            Source::Here { file, direct } => read_block(file, &mut self.buf, direct),
+            Source::Ahead(ahead) => {
+                let old = std::mem::replace(&mut self.buf, Blocks(Vec::new()));
+                match ahead.next(old)? {
+                    Some((blocks, n)) => {
+                        self.buf = blocks;
+                        Ok(n)
+                    }
+                    None => Ok(0),
                 }
             }
-            if n == 0 {
-                self.done = true;
-            }
-            return Ok(n);
         }
-        let file = self.file.as_ref().expect("a file without a read-ahead thread");
-        read_block(file, &mut self.buf, &mut self.direct)
     }
 }
 
@@ -539,7 +561,6 @@ impl io::Read for DirectReader {
 
 impl Drop for DirectReader {
     fn drop(&mut self) {
-        self.ahead.take();
         std::mem::replace(&mut self.buf, Blocks(Vec::new())).recycle();
     }
 }
