@@ -54,7 +54,8 @@ pub trait FinishWrite: Write + Send {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteMode {
     /// Through the page cache: for files that are read back at once and
-    /// deleted (the stream's), which then never reach the disk.
+    /// deleted (the stream's), which then never reach the disk, and files
+    /// whose write-back is left to the kernel.
     Buffered,
     /// With `O_DIRECT` once a file passes 1 MiB (see [`crate::direct`]):
     /// for a dump that stays on disk.

@@ -199,6 +199,12 @@ pub struct OutputArgs {
     /// With --stream, most bytes of finished files waiting to be sent (e.g. 256M)
     #[arg(long, value_name = "SIZE", default_value = "256M")]
     pub stream_buffer: String,
+    /// Finish without waiting for the dump to reach the disk (write-back is
+    /// left to the kernel, as mydumper leaves it): faster where writing to
+    /// the device competes with the dump, but a crash soon after can lose
+    /// files that metadata lists
+    #[arg(long)]
+    pub no_sync: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +310,7 @@ pub struct Options {
     pub order_by_primary: bool,
     pub stream: Option<StreamMode>,
     pub stream_buffer: u64,
+    pub no_sync: bool,
 }
 
 /// `-F` under `--stream` unless given: a stream's reader can start on a
@@ -459,6 +466,7 @@ impl Cli {
             order_by_primary: self.statement.order_by_primary,
             stream,
             stream_buffer,
+            no_sync: self.output.no_sync,
         })
     }
 }

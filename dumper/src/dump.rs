@@ -115,7 +115,7 @@ pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
         }
         None => (None, None),
     };
-    let write_mode = if stream_tx.is_some() { WriteMode::Buffered } else { WriteMode::Direct };
+    let write_mode = if stream_tx.is_some() || opts.no_sync { WriteMode::Buffered } else { WriteMode::Direct };
     let out = Output {
         dir: dir.clone(),
         compression: opts.compression,
@@ -123,6 +123,7 @@ pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
         bytes: AtomicU64::new(0),
         replace: opts.dirty,
         write_mode,
+        sync: !opts.no_sync,
         spares,
     };
     let result = dump(&opts, &conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
@@ -272,8 +273,12 @@ fn dump(
         let path = out.write_plain(&DumpFile::Metadata.file_name(), &meta.to_text())?;
         out.publish(&path)?;
     } else {
-        // The data reaches the disk before a metadata says the dump finished.
+        // The data reaches the disk before a metadata says the dump finished
+        // (unless `--no-sync` leaves both to the kernel).
         let sync = |what: &str| {
+            if !out.sync {
+                return Ok(());
+            }
             common::compress::sync_filesystem(&out.dir)
                 .with_context(|| format!("cannot write the dump to disk in {} ({what})", out.dir.display()))
         };

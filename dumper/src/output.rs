@@ -22,8 +22,12 @@ pub struct Output {
     /// `--dirty`: files of an earlier dump may be replaced.
     pub replace: bool,
     /// Direct writes for a dump that stays on disk, the page cache for the
-    /// stream's files, which are read back and deleted at once.
+    /// stream's files, which are read back and deleted at once, and for a
+    /// dump with `--no-sync`.
     pub write_mode: compress::WriteMode,
+    /// Files written in place reach the disk before they are used, and the
+    /// dump before its `metadata` (off with `--no-sync`).
+    pub sync: bool,
     /// The stream's files already sent, for new files to be written over
     /// (see `common::spare`).
     pub spares: Option<Arc<SpareFiles>>,
@@ -90,7 +94,9 @@ impl Output {
     pub fn write_plain(&self, name: &str, content: &str) -> Result<PathBuf> {
         let path = self.dir.join(name);
         let mut f = std::fs::File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
-        f.write_all(content.as_bytes()).and_then(|_| f.sync_data()).with_context(|| format!("cannot write {}", path.display()))?;
+        f.write_all(content.as_bytes())
+            .and_then(|_| if self.sync { f.sync_data() } else { Ok(()) })
+            .with_context(|| format!("cannot write {}", path.display()))?;
         Ok(path)
     }
 
