@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::compress::ReadMode;
 use common::conn::{error_code, server_message};
 use common::naming::{DataExt, DumpFile};
 use mysql::prelude::Queryable;
@@ -38,9 +37,6 @@ pub struct Settings {
     pub ignore_sets: Vec<String>,
     /// Delete each file once it is loaded (stream mode).
     pub delete_loaded: bool,
-    /// How the files are read: directly for a stream's files, which its
-    /// thread has just written directly.
-    pub read_mode: ReadMode,
     pub set_names: String,
     pub enable_binlog: bool,
     /// SQL_MODE of the sessions until the dump sets its own.
@@ -246,7 +242,7 @@ impl Session {
     }
 
     fn open(&self, path: &Path) -> Result<StatementReader<Box<dyn io::BufRead + Send>>, LoadError> {
-        let r = common::compress::open_with(path, self.shared.settings.read_mode).map_err(|e| LoadError::in_file(path, None, format!("cannot open: {e}")))?;
+        let r = common::compress::open(path).map_err(|e| LoadError::in_file(path, None, format!("cannot open: {e}")))?;
         Ok(StatementReader::new(r))
     }
 
@@ -322,13 +318,12 @@ impl Session {
         }
         let expected = name.as_bytes().to_vec();
         let slot = self.infile_error.clone();
-        let mode = self.shared.settings.read_mode;
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |requested, out| {
             let result = if requested != expected.as_slice() {
                 Err(format!("the server asked for {:?} instead of the data file", String::from_utf8_lossy(requested)))
             } else {
-                serve_file(&dat, mode, out).map_err(|e| format!("cannot read {}: {e}", display_name(&dat)))
+                serve_file(&dat, out).map_err(|e| format!("cannot read {}: {e}", display_name(&dat)))
             };
             if let Err(msg) = result {
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
@@ -549,8 +544,8 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 /// Copies a (possibly compressed) data file to the server.
-fn serve_file(path: &Path, mode: ReadMode, out: &mut dyn Write) -> io::Result<()> {
-    let mut r = common::compress::open_with(path, mode)?;
+fn serve_file(path: &Path, out: &mut dyn Write) -> io::Result<()> {
+    let mut r = common::compress::open(path)?;
     io::copy(&mut r, out)?;
     Ok(())
 }

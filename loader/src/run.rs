@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use common::config::Config;
-use common::compress::ReadMode;
 use common::conn::{server_message, ConnectionConfig};
 use common::naming::DumpFile;
 use crossbeam_channel::{bounded, unbounded, Sender};
@@ -42,7 +41,6 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             skip_definer: load.skip_definer,
             ignore_sets: load.ignored_sets(),
             delete_loaded: load.stream.is_some() && load.delete_streamed(),
-            read_mode: if load.stream.is_some() { ReadMode::Direct } else { ReadMode::Buffered },
             set_names: load.set_names.clone(),
             enable_binlog: load.enable_binlog,
             sql_mode: ddl::load_sql_mode(server_mode.as_deref().unwrap_or("")),

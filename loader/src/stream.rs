@@ -58,11 +58,10 @@ fn receive<R: Read>(input: R, base: &Path, tx: &Sender<Input>) -> Result<(), Str
             }
         };
         let path = dir.join(&header.name);
-        // Written directly (past its first MiB) and read back directly by
-        // the worker that loads it: a file read once needs no page cache,
-        // and filling the cache with every file of a stream only to drop
-        // it costs more than the copy itself.
-        let mut out = compress::create(&path, Compression::None, WriteMode::Direct)
+        // Through the page cache, from which the worker that loads it reads
+        // it back soon after and deletes it: most of a stream's files never
+        // reach the disk.
+        let mut out = compress::create(&path, Compression::None, WriteMode::Buffered)
             .map_err(|e| format!("stream: header {:?}: cannot create {}: {e}", header_text(&header), path.display()))?;
         let copied = reader.copy_payload(&header, &mut out).and_then(|_| out.finish().map_err(StreamError::from));
         if let Err(e) = copied {
