@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
-use crate::direct::{DirectFile, DirectReader};
+use crate::direct::{DirectFile, PooledReader};
 use crate::naming::Compression;
 use crate::spare::SpareFiles;
 
@@ -23,25 +23,9 @@ pub fn reader(inner: impl BufRead + Send + 'static, compression: Compression) ->
 
 /// Opens a file and decompresses it according to its name's suffix.
 pub fn open(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
-    open_with(path, ReadMode::Buffered)
-}
-
-/// How a file's bytes come from the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReadMode {
-    /// Through the page cache, with the kernel's read-ahead.
-    Buffered,
-    /// With `O_DIRECT` once a file has 1 MiB (see [`crate::direct`]): for
-    /// files read once that are not in the page cache (those written with
-    /// [`WriteMode::Direct`] just before).
-    Direct,
-}
-
-/// [`open`], reading as `mode` says.
-pub fn open_with(path: &Path, mode: ReadMode) -> io::Result<Box<dyn BufRead + Send>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let (_, compression) = Compression::split(name);
-    reader(DirectReader::open(path, mode == ReadMode::Direct)?, compression)
+    reader(PooledReader::open(path)?, compression)
 }
 
 /// A writer that must be finished explicitly, so that trailers are written
@@ -156,11 +140,9 @@ mod tests {
             w.write_all(&data).unwrap();
             w.finish().unwrap();
             sync_filesystem(dir.path()).unwrap();
-            for read in [ReadMode::Buffered, ReadMode::Direct] {
-                let mut back = Vec::new();
-                open_with(&path, read).unwrap().read_to_end(&mut back).unwrap();
-                assert_eq!(back, data, "{name} read {read:?}");
-            }
+            let mut back = Vec::new();
+            open(&path).unwrap().read_to_end(&mut back).unwrap();
+            assert_eq!(back, data, "{name}");
             if c != Compression::None {
                 let bytes = std::fs::read(&path).unwrap();
                 std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();

@@ -1,14 +1,14 @@
-//! Dump files written and read with `O_DIRECT`: large aligned transfers
-//! between this process and the device that skip the page cache. A dump
-//! written this way needs no write-back of its data later (the sync before
-//! `metadata` has only the files' last partial blocks and the filesystem's
-//! own records left to write), and nothing is copied into the page cache on
-//! the way; rloader's stream files are written and read back this way too.
-//! Small files, rdumper's stream files (sent from the page cache with
-//! `sendfile` at once, and written over the cached pages of files already
-//! sent: [`crate::spare`]) and filesystems without `O_DIRECT` (tmpfs on
-//! older kernels) go through the page cache instead; a file's bytes are the
-//! same either way.
+//! Dump files written with `O_DIRECT`: large aligned transfers from this
+//! process to the device that skip the page cache. A dump written this way
+//! needs no write-back of its data later (the sync before `metadata` has
+//! only the files' last partial blocks and the filesystem's own records
+//! left to write), and nothing is copied into the page cache on the way.
+//! Small files, the streams' files (read back at once; rdumper's are sent
+//! with `sendfile` and written over the cached pages of files already sent:
+//! [`crate::spare`]), dumps with `--no-sync` and filesystems without
+//! `O_DIRECT` (tmpfs on older kernels) go through the page cache instead; a
+//! file's bytes are the same either way. Files are read through the page
+//! cache, into the same pooled buffers.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -394,158 +394,43 @@ impl Write for DirectFile {
 }
 
 /// Reads the next piece of `file` into `buf`; returns its length (0 at the
-/// end). A refused direct read (`EINVAL`), or a short one that leaves the
-/// position unaligned, turns `O_DIRECT` off for the rest of the file.
-fn read_block(file: &File, buf: &mut Blocks, direct: &mut bool) -> io::Result<usize> {
-    let n = loop {
+/// end).
+fn read_block(file: &File, buf: &mut Blocks) -> io::Result<usize> {
+    loop {
         match (&*file).read(buf.bytes_mut()) {
-            Ok(n) => break n,
+            Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if *direct && e.raw_os_error() == Some(libc::EINVAL) => stop_direct(file, direct)?,
             Err(e) => return Err(e),
         }
-    };
-    if *direct && n % DIRECT_ALIGN != 0 {
-        // The end of the file, or a short read: either way the next read
-        // starts unaligned.
-        stop_direct(file, direct)?;
-    }
-    Ok(n)
-}
-
-/// The thread that reads a direct file's pieces one ahead of the caller:
-/// without the page cache there is no read-ahead of the kernel's, and each
-/// piece would otherwise keep the caller waiting for the device.
-struct ReadAhead {
-    /// Pieces read, with their lengths; `None` once the end has come.
-    read: Option<crossbeam_channel::Receiver<io::Result<(Blocks, usize)>>>,
-    /// Pieces the caller is done with, to read into again.
-    back: Option<crossbeam_channel::Sender<Blocks>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl ReadAhead {
-    /// Starts reading `file`, which has `O_DIRECT` on.
-    fn start(file: File) -> io::Result<ReadAhead> {
-        let (read_tx, read_rx) = crossbeam_channel::bounded(1);
-        let (back_tx, back_rx) = crossbeam_channel::bounded::<Blocks>(2);
-        let thread = std::thread::Builder::new().name("direct-reader".into()).spawn(move || {
-            let mut direct = true;
-            // Two pieces: one with the caller, one read ahead.
-            let mut spare = Some(Blocks::full_size());
-            let mut next = Some(Blocks::full_size());
-            while let Some(mut buf) = next.take() {
-                let r = read_block(&file, &mut buf, &mut direct);
-                let more = matches!(r, Ok(n) if n > 0);
-                match read_tx.send(r.map(|n| (buf, n))) {
-                    Ok(()) if more => next = spare.take().or_else(|| back_rx.recv().ok()),
-                    Ok(()) => {}
-                    Err(unsent) => {
-                        if let Ok((b, _)) = unsent.into_inner() {
-                            b.recycle();
-                        }
-                    }
-                }
-            }
-            // The pieces this thread still holds go back to the pool.
-            for b in spare.into_iter().chain(back_rx.try_iter()) {
-                b.recycle();
-            }
-        })?;
-        Ok(ReadAhead { read: Some(read_rx), back: Some(back_tx), thread: Some(thread) })
-    }
-
-    /// The next piece; `old`, the caller's last one, goes back to the thread.
-    fn next(&mut self, old: Blocks) -> io::Result<Option<(Blocks, usize)>> {
-        let Some(rx) = self.read.as_ref() else {
-            old.recycle();
-            return Ok(None);
-        };
-        // After a failed read the thread is gone: later calls fail too.
-        let (blocks, n) = rx.recv().unwrap_or_else(|_| Err(io::Error::other("the file's reader thread stopped after an error")))?;
-        match self.back.as_ref() {
-            Some(back) if !old.0.is_empty() => {
-                let _ = back.send(old);
-            }
-            _ => old.recycle(),
-        }
-        if n == 0 {
-            self.read = None;
-        }
-        Ok(Some((blocks, n)))
     }
 }
 
-impl Drop for ReadAhead {
-    fn drop(&mut self) {
-        self.read.take();
-        self.back.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Where a [`DirectReader`]'s pieces come from.
-enum Source {
-    /// Read here, when asked: through the page cache (which reads ahead),
-    /// or directly until a read turns `O_DIRECT` off.
-    Here { file: File, direct: bool },
-    /// Read directly by a thread one piece ahead.
-    Ahead(ReadAhead),
-}
-
-/// A file read in `DIRECT_BUF` pieces into an aligned buffer, with
-/// `O_DIRECT` when asked for and the file is large enough, so that a file
-/// read once (a stream's, just written directly) takes no page cache and
-/// no copy out of it; a thread of the file's own then reads one piece
-/// ahead. A refused direct read (`EINVAL`), or a short read before the end
-/// that leaves the position unaligned, turns `O_DIRECT` off for the rest of
-/// the file.
-pub(crate) struct DirectReader {
-    source: Source,
+/// A file read through the page cache in pieces of up to `DIRECT_BUF`, a
+/// large file's into one of the pooled full-size buffers, so that reading
+/// many large files (a stream's pieces) maps and faults in no fresh memory
+/// for each.
+pub(crate) struct PooledReader {
+    file: File,
     buf: Blocks,
     pos: usize,
     len: usize,
 }
 
-impl DirectReader {
-    pub(crate) fn open(path: &Path, direct: bool) -> io::Result<DirectReader> {
+impl PooledReader {
+    pub(crate) fn open(path: &Path) -> io::Result<PooledReader> {
         let file = File::open(path)?;
         let large = file.metadata()?.len() >= DIRECT_BUF as u64;
-        let (source, buf) = if direct && large && start_direct(&file)? {
-            (Source::Ahead(ReadAhead::start(file)?), Blocks(Vec::new()))
-        } else {
-            let buf = if large { Blocks::full_size() } else { Blocks::new(FIRST_BUF) };
-            (Source::Here { file, direct: false }, buf)
-        };
-        Ok(DirectReader { source, buf, pos: 0, len: 0 })
-    }
-
-    /// The next piece into `self.buf`; its length, 0 at the end.
-    fn next_block(&mut self) -> io::Result<usize> {
-        match &mut self.source {
-            Source::Here { file, direct } => read_block(file, &mut self.buf, direct),
-            Source::Ahead(ahead) => {
-                let old = std::mem::replace(&mut self.buf, Blocks(Vec::new()));
-                match ahead.next(old)? {
-                    Some((blocks, n)) => {
-                        self.buf = blocks;
-                        Ok(n)
-                    }
-                    None => Ok(0),
-                }
-            }
-        }
+        let buf = if large { Blocks::full_size() } else { Blocks::new(FIRST_BUF) };
+        Ok(PooledReader { file, buf, pos: 0, len: 0 })
     }
 }
 
-impl io::BufRead for DirectReader {
+impl io::BufRead for PooledReader {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.pos == self.len {
             self.pos = 0;
             self.len = 0;
-            self.len = self.next_block()?;
+            self.len = read_block(&self.file, &mut self.buf)?;
         }
         Ok(&self.buf.bytes()[self.pos..self.len])
     }
@@ -555,7 +440,7 @@ impl io::BufRead for DirectReader {
     }
 }
 
-impl io::Read for DirectReader {
+impl io::Read for PooledReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let n = {
             let have = io::BufRead::fill_buf(self)?;
@@ -568,7 +453,7 @@ impl io::Read for DirectReader {
     }
 }
 
-impl Drop for DirectReader {
+impl Drop for PooledReader {
     fn drop(&mut self) {
         std::mem::replace(&mut self.buf, Blocks(Vec::new())).recycle();
     }
@@ -613,7 +498,7 @@ mod tests {
                 w.close().unwrap();
                 assert_eq!(std::fs::read(&path).unwrap(), data, "{} bytes in {}", size, dir.display());
                 let mut back = Vec::new();
-                DirectReader::open(&path, direct).unwrap().read_to_end(&mut back).unwrap();
+                PooledReader::open(&path).unwrap().read_to_end(&mut back).unwrap();
                 assert!(back == data, "{} bytes read back from {}", size, dir.display());
             }
         }
