@@ -175,9 +175,12 @@ for t in $threads_list; do
     plan "read limit (mariadb SELECT *)" "$t" "$bytes" ":" -- \
         "seq 1 $tables | xargs -P $t -I{} sh -c 'mariadb --no-defaults -uroot -S $sock --quick -e \"SELECT * FROM $db.sbtest{}\" > /dev/null'"
     plan "rdumper dump" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o"
+    plan "rdumper dump --no-sync" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o --no-sync"
     plan "rdumper --stream > /dev/null" "$t" "$bytes" ":" -- "$bin/rdumper $conn -t $t -B $db --stream > /dev/null"
     if have mydumper; then
         plan "mydumper dump" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m"
+        # rdumper's default: the dump is on disk when the command ends.
+        plan "mydumper dump, then sync" "$t" "$bytes" "rm -rf $work/m" -- "mydumper $conn -t $t -B $db -o $work/m && sync"
     fi
     if [ "$skip_compress" != 1 ]; then
         plan "rdumper dump -c GZIP" "$t" "$bytes" "rm -rf $work/o" -- "$bin/rdumper $conn -t $t -B $db -o $work/o -c GZIP"
@@ -246,8 +249,10 @@ path, out, rows, machine, rss_rows = sys.argv[1], sys.argv[2], int(sys.argv[3]),
 recs = [dict(zip(["name", "threads", "secs", "rss_kb", "bytes"], l.rstrip("\n").split("\t"))) for l in open(path)]
 by = {(r["name"], r["threads"]): float(r["secs"]) for r in recs}
 peers = {
-    "rdumper dump": ["mydumper dump", "mariadb-dump --single-transaction", "read limit (mariadb SELECT *)"],
-    "rdumper --stream > /dev/null": ["rdumper dump"],
+    "rdumper dump": ["mydumper dump", "mydumper dump, then sync", "mariadb-dump --single-transaction",
+                     "read limit (mariadb SELECT *)"],
+    "rdumper dump --no-sync": ["mydumper dump", "rdumper dump"],
+    "rdumper --stream > /dev/null": ["rdumper dump", "rdumper dump --no-sync"],
     "rdumper dump -c GZIP": ["mydumper dump -c", "rdumper dump"],
     "rdumper dump -c ZSTD": ["mydumper dump -c", "rdumper dump"],
     "rloader load": ["myloader load"],
