@@ -189,6 +189,13 @@ pub struct LoadArgs {
     #[arg(long, value_name = "VARS", help_heading = "Statement Options")]
     pub ignore_set: Option<String>,
 
+    /// Send the data files' INSERT statements as written. Otherwise a large
+    /// multi-row INSERT goes as LOAD DATA LOCAL (less for the server to
+    /// parse) when that stores the same values; where it does not, the
+    /// file's INSERTs go as written
+    #[arg(long, help_heading = "Statement Options")]
+    pub plain_inserts: bool,
+
     /// Allow LOAD DATA LOCAL INFILE (dump files are always served from the dump only)
     #[arg(long, help_heading = "Load from metadata Options")]
     pub local_infile: bool,

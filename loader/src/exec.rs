@@ -15,6 +15,7 @@ use common::naming::{DataExt, DumpFile};
 use mysql::prelude::Queryable;
 use mysql::{Conn, LocalInfileHandler};
 
+use crate::as_data::{self, ColumnKind, Columns};
 use crate::cli::DropMode;
 use crate::ddl;
 use crate::files::Registry;
@@ -41,6 +42,9 @@ pub struct Settings {
     pub enable_binlog: bool,
     /// SQL_MODE of the sessions until the dump sets its own.
     pub sql_mode: String,
+    /// Send large INSERTs of data files as LOAD DATA where that stores
+    /// the same rows (see `as_data`).
+    pub inserts_as_data: bool,
 }
 
 /// State shared by the scheduler and the workers.
@@ -50,6 +54,8 @@ pub struct Shared {
     pub abort: AtomicBool,
     pub rows: AtomicU64,
     pub bytes: AtomicU64,
+    /// INSERTs that went as LOAD DATA.
+    pub inserts_as_data: AtomicU64,
 }
 
 /// Session statements for the workers' connections (option files and the
@@ -137,11 +143,29 @@ pub struct Session {
     infile_error: Arc<Mutex<Option<String>>>,
     /// `.dat` files served while loading the current file.
     served: Vec<PathBuf>,
+    /// The rows of the INSERT being sent as LOAD DATA.
+    rows_text: Arc<Mutex<Vec<u8>>>,
+    scratch: Vec<u8>,
 }
 
 enum Step {
     Ok,
     Failed(mysql::Error),
+    /// A LOAD DATA sent for an INSERT did not store what the INSERT would
+    /// have (why, in words).
+    Diverged(String),
+}
+
+/// What a data file's session allows for INSERTs sent as LOAD DATA, found
+/// out at its first large INSERT; forgotten when another statement (a SET)
+/// may have changed it.
+#[derive(Default)]
+struct AsData {
+    /// `None` until asked; `Some(None)` when the session rules it out,
+    /// else the character set of the session's strings.
+    charset: Option<Option<String>>,
+    /// Columns by table as the INSERTs write it (`None`: unknown table).
+    tables: std::collections::HashMap<String, Option<Columns>>,
 }
 
 impl Session {
@@ -154,6 +178,8 @@ impl Session {
             session_version: u64::MAX,
             infile_error: Arc::new(Mutex::new(None)),
             served: Vec::new(),
+            rows_text: Arc::new(Mutex::new(Vec::new())),
+            scratch: Vec::new(),
         };
         let mut setup = vec![
             "SET SESSION WAIT_TIMEOUT = 2147483".to_string(),
@@ -389,6 +415,7 @@ impl Session {
                         );
                         std::thread::sleep(backoff(attempt));
                     }
+                    Step::Diverged(why) => return Err(LoadError::in_file(path, Some(st.line), why)),
                     Step::Failed(e) => {
                         let mut err = self.fail(path, st.line, &e);
                         if error_code(&e) == Some(ER_TABLE_EXISTS) {
@@ -438,10 +465,13 @@ impl Session {
 
     /// A data file: statements in transactions of `-q` statements. A
     /// deadlock or lock wait timeout rolls back and re-reads the file from
-    /// the last commit.
+    /// the last commit; so does a LOAD DATA sent for an INSERT that did not
+    /// store the same, and the file's INSERTs then go as written.
     fn run_data(&mut self, path: &Path) -> Result<(), LoadError> {
         let per_tx = self.shared.settings.queries_per_transaction;
         let transactional = per_tx > 1;
+        // Only inside a transaction can a diverging LOAD DATA be undone.
+        let mut as_data = (transactional && self.shared.settings.inserts_as_data).then(AsData::default);
         let mut committed: u64 = 0;
         let mut attempt = 0;
         'attempt: loop {
@@ -459,18 +489,29 @@ impl Session {
                 let Some(sql) = self.prepare(path, &st, FileRole::Data).inspect_err(|_| self.rollback(transactional))? else {
                     continue;
                 };
+                let rows = match as_data.as_mut() {
+                    Some(a) => self.as_load_data(a, &sql),
+                    None => None,
+                };
                 // Inside a transaction a large INSERT goes as smaller ones
                 // (see `split`); a failed piece rolls back like the whole.
-                let pieces = if transactional { split::split_insert(&sql, split::PIECE_BYTES) } else { None };
-                let step = match &pieces {
-                    None => self.execute(path, &sql, st.line),
-                    Some(pieces) => pieces.iter().try_fold(Step::Ok, |step, piece| match step {
+                let pieces = if transactional && rows.is_none() { split::split_insert(&sql, split::PIECE_BYTES) } else { None };
+                let step = match (&rows, &pieces) {
+                    (Some((load, n)), _) => self.execute_rows(load, *n, sql.len()),
+                    (None, None) => self.execute(path, &sql, st.line),
+                    (None, Some(pieces)) => pieces.iter().try_fold(Step::Ok, |step, piece| match step {
                         Step::Ok => self.execute(path, piece, st.line),
                         failed => Ok(failed),
                     }),
                 };
                 match step.inspect_err(|_| self.rollback(transactional))? {
                     Step::Ok => {}
+                    Step::Diverged(why) => {
+                        self.rollback(transactional);
+                        log::debug!("{}, line {}: {why}; loading its INSERTs as written", display_name(path), st.line);
+                        as_data = None;
+                        continue 'attempt;
+                    }
                     Step::Failed(e) => {
                         self.rollback(transactional);
                         if retryable(&e) && attempt < self.shared.settings.retry_count {
@@ -507,6 +548,114 @@ impl Session {
                 self.commit(path, 0)?;
             }
             return Ok(());
+        }
+    }
+
+    /// The LOAD DATA statement and row count for `sql`, an INSERT of a data
+    /// file, with its rows in `rows_text`; `None` to send it as written.
+    fn as_load_data(&mut self, a: &mut AsData, sql: &str) -> Option<(String, u64)> {
+        let Some(head) = as_data::parse_head(sql) else {
+            // A SET or anything else may change what the session allows.
+            if !sql.trim_start().get(..6).is_some_and(|w| w.eq_ignore_ascii_case("INSERT")) {
+                a.charset = None;
+            }
+            return None;
+        };
+        if sql.len() < as_data::MIN_BYTES {
+            return None;
+        }
+        if a.charset.is_none() {
+            a.charset = Some(self.as_data_charset());
+        }
+        let charset = a.charset.clone().flatten()?;
+        if !a.tables.contains_key(head.table) {
+            let columns = self.columns(head.table);
+            a.tables.insert(head.table.to_string(), columns);
+        }
+        let columns = a.tables.get(head.table)?.as_ref()?;
+        let (names, kinds): (Vec<String>, Vec<ColumnKind>) = match &head.columns {
+            None => (columns.names.iter().map(|n| ddl::quote_ident(n)).collect(), columns.kinds.clone()),
+            Some(list) => {
+                let mut kinds = Vec::with_capacity(list.len());
+                for ident in list {
+                    let name = as_data::unquote(ident);
+                    let at = columns.names.iter().position(|n| n.eq_ignore_ascii_case(&name))?;
+                    kinds.push(columns.kinds[at]);
+                }
+                (list.iter().map(|s| s.to_string()).collect(), kinds)
+            }
+        };
+        let session = as_data::Session { binary: charset.eq_ignore_ascii_case("binary") };
+        let mut text = self.rows_text.lock().unwrap_or_else(|p| p.into_inner());
+        text.clear();
+        let rows = as_data::rows_into(sql, head.rows_at, &kinds, session, &mut text, &mut self.scratch)?;
+        Some((as_data::statement(head.table, &charset, &names), rows))
+    }
+
+    /// The character set in which the session reads strings, or `None` if
+    /// it reads them in a way LOAD DATA would not (different client and
+    /// connection character sets, NO_BACKSLASH_ESCAPES, ANSI_QUOTES) or
+    /// the server refuses LOAD DATA LOCAL.
+    fn as_data_charset(&mut self) -> Option<String> {
+        let q = "SELECT @@character_set_client, @@character_set_connection, @@sql_mode, @@local_infile";
+        let (client, connection, mode, local): (String, String, String, i64) = self.conn.query_first(q).ok()??;
+        let mode = mode.to_ascii_uppercase();
+        let ok = client.eq_ignore_ascii_case(&connection)
+            && local == 1
+            && !mode.contains("NO_BACKSLASH_ESCAPES")
+            && !mode.contains("ANSI_QUOTES")
+            && client.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+        ok.then_some(client)
+    }
+
+    /// The columns `SELECT *` gives for `table` (as an INSERT writes it).
+    fn columns(&mut self, table: &str) -> Option<Columns> {
+        let result = self.conn.query_iter(format!("SELECT * FROM {table} LIMIT 0")).ok()?;
+        let cols = result.columns();
+        let cols = cols.as_ref();
+        let names = cols.iter().map(|c| c.name_str().into_owned()).collect();
+        let kinds = cols.iter().map(|c| ColumnKind::of(c.column_type(), c.flags())).collect();
+        drop(result);
+        Some(Columns { names, kinds })
+    }
+
+    /// Sends a LOAD DATA made from an INSERT of `bytes` bytes, its `rows`
+    /// rows served from `rows_text`; `Diverged` unless every row was
+    /// stored without a warning.
+    fn execute_rows(&mut self, sql: &str, rows: u64, bytes: usize) -> Result<Step, LoadError> {
+        let text = self.rows_text.clone();
+        let slot = self.infile_error.clone();
+        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |requested, out| {
+            // An error returned here would leave the protocol out of step:
+            // it is kept aside and the LOAD DATA gets no rows.
+            let result = if requested != as_data::INFILE_NAME.as_bytes() {
+                Err(format!("the server asked for {:?} instead of the rows", String::from_utf8_lossy(requested)))
+            } else {
+                out.write_all(&text.lock().unwrap_or_else(|p| p.into_inner())).map_err(|e| e.to_string())
+            };
+            if let Err(msg) = result {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
+            }
+            Ok(())
+        })));
+        let r = self.conn.query_drop(sql);
+        self.conn.set_local_infile_handler(None);
+        if let Some(err) = self.infile_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Ok(Step::Diverged(format!("sending rows as LOAD DATA: {err}")));
+        }
+        match r {
+            Ok(()) => {
+                let (stored, warnings) = (self.conn.affected_rows(), self.conn.warnings());
+                if stored != rows || warnings > 0 {
+                    return Ok(Step::Diverged(format!("LOAD DATA stored {stored} of {rows} rows with {warnings} warnings")));
+                }
+                self.shared.rows.fetch_add(stored, Ordering::Relaxed);
+                self.shared.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                self.shared.inserts_as_data.fetch_add(1, Ordering::Relaxed);
+                Ok(Step::Ok)
+            }
+            Err(e) => Ok(Step::Diverged(format!("LOAD DATA failed ({})", server_message(&e)))),
         }
     }
 

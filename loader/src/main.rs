@@ -1,5 +1,6 @@
 //! rloader: parallel, ordered loads of mydumper-format dumps.
 
+mod as_data;
 mod cli;
 mod ddl;
 mod exec;

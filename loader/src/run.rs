@@ -44,11 +44,13 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             set_names: load.set_names.clone(),
             enable_binlog: load.enable_binlog,
             sql_mode: ddl::load_sql_mode(server_mode.as_deref().unwrap_or("")),
+            inserts_as_data: !load.plain_inserts,
         },
         registry: Registry::new(),
         abort: AtomicBool::new(false),
         rows: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
+        inserts_as_data: AtomicU64::new(0),
     });
 
     let saved_globals = set_globals(&mut control, &config)?;
@@ -56,6 +58,10 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     let result = load_with_workers(&cli, &conn, &mut control, shared.clone(), &selection, workers);
     restore_globals(&mut control, &saved_globals);
     let summary = result?;
+    let as_data = shared.inserts_as_data.load(Ordering::Relaxed);
+    if as_data > 0 {
+        log::info!("{as_data} INSERT statements were sent as LOAD DATA");
+    }
     log::info!(
         "restore completed: {} dump(s), {} files, {} tables, {} rows, {} in {:.1}s",
         summary.dumps,
