@@ -131,6 +131,17 @@ fn identifier(b: &[u8], i: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// After an item of a parenthesized list: the index past the `,` or `)`
+/// at `i` (after blanks), and whether it was the `)`.
+fn list_step(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    let i = skip_blanks(b, i);
+    match b.get(i)? {
+        b',' => Some((i + 1, false)),
+        b')' => Some((i + 1, true)),
+        _ => None,
+    }
+}
+
 /// `INSERT INTO name [(col, …)] VALUES`, nothing more (no IGNORE, no
 /// priority, no partition list).
 pub fn parse_head(stmt: &str) -> Option<Head<'_>> {
@@ -150,14 +161,10 @@ pub fn parse_head(stmt: &str) -> Option<Head<'_>> {
         loop {
             let (s, e) = identifier(b, i)?;
             list.push(&stmt[s..e]);
-            i = skip_blanks(b, e);
-            match b.get(i)? {
-                b',' => i += 1,
-                b')' => {
-                    i += 1;
-                    break;
-                }
-                _ => return None,
+            let (next, closed) = list_step(b, e)?;
+            i = next;
+            if closed {
+                break;
             }
         }
         columns = Some(list);
@@ -272,14 +279,10 @@ pub fn rows_into(stmt: &str, rows_at: usize, kinds: &[ColumnKind], session: Sess
             i = skip_blanks(b, i);
             i = value_into(b, i, kind, session, out, scratch)?;
             col += 1;
-            i = skip_blanks(b, i);
-            match b.get(i)? {
-                b',' => i += 1,
-                b')' => {
-                    i += 1;
-                    break;
-                }
-                _ => return None,
+            let (next, closed) = list_step(b, i)?;
+            i = next;
+            if closed {
+                break;
             }
         }
         if col != kinds.len() {
