@@ -143,6 +143,9 @@ pub struct Session {
     infile_error: Arc<Mutex<Option<String>>>,
     /// `.dat` files served while loading the current file.
     served: Vec<PathBuf>,
+    /// Rows stored since the last commit: counted once committed, dropped
+    /// with a rollback, so that a file loaded again is not counted twice.
+    pending_rows: u64,
     /// The rows of the INSERT being sent as LOAD DATA.
     rows_text: Arc<Mutex<Vec<u8>>>,
     scratch: Vec<u8>,
@@ -178,6 +181,7 @@ impl Session {
             session_version: u64::MAX,
             infile_error: Arc::new(Mutex::new(None)),
             served: Vec::new(),
+            pending_rows: 0,
             rows_text: Arc::new(Mutex::new(Vec::new())),
             scratch: Vec::new(),
         };
@@ -317,7 +321,7 @@ impl Session {
         }
         match r {
             Ok(()) => {
-                self.shared.rows.fetch_add(self.conn.affected_rows(), Ordering::Relaxed);
+                self.pending_rows += self.conn.affected_rows();
                 self.shared.bytes.fetch_add(sql.len() as u64, Ordering::Relaxed);
                 Ok(Step::Ok)
             }
@@ -426,6 +430,8 @@ impl Session {
                 }
             }
         }
+        // Each statement committed on its own.
+        self.settle_rows();
         Ok(out)
     }
 
@@ -542,6 +548,7 @@ impl Session {
                     }
                 } else {
                     committed = index;
+                    self.settle_rows();
                 }
             }
             if transactional {
@@ -650,7 +657,7 @@ impl Session {
                 if stored != rows || warnings > 0 {
                     return Ok(Step::Diverged(format!("LOAD DATA stored {stored} of {rows} rows with {warnings} warnings")));
                 }
-                self.shared.rows.fetch_add(stored, Ordering::Relaxed);
+                self.pending_rows += stored;
                 self.shared.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
                 self.shared.inserts_as_data.fetch_add(1, Ordering::Relaxed);
                 Ok(Step::Ok)
@@ -667,13 +674,21 @@ impl Session {
                 err.line = None;
             }
             err
-        })
+        })?;
+        self.settle_rows();
+        Ok(())
     }
 
     fn rollback(&mut self, transactional: bool) {
         if transactional {
             let _ = self.conn.query_drop("ROLLBACK");
+            self.pending_rows = 0;
         }
+    }
+
+    /// Counts the rows stored since the last commit as loaded.
+    fn settle_rows(&mut self) {
+        self.shared.rows.fetch_add(std::mem::take(&mut self.pending_rows), Ordering::Relaxed);
     }
 }
 
