@@ -240,7 +240,7 @@ fn number(b: &[u8], i: usize) -> Option<(usize, Number)> {
     Some((j, form))
 }
 
-/// Hex digits from `from` to `to`, as bytes (an odd count gets a leading
+/// Hex digits as bytes, appended to `out` (an odd count gets a leading
 /// zero, as the server reads `0xABC`).
 fn hex_bytes(digits: &[u8], out: &mut Vec<u8>) -> Option<()> {
     let val = |c: u8| (c as char).to_digit(16).map(|v| v as u8);
