@@ -143,9 +143,11 @@ pub struct Session {
     infile_error: Arc<Mutex<Option<String>>>,
     /// `.dat` files served while loading the current file.
     served: Vec<PathBuf>,
-    /// Rows stored since the last commit: counted once committed, dropped
-    /// with a rollback, so that a file loaded again is not counted twice.
+    /// Rows stored, and INSERTs sent as LOAD DATA, since the last commit:
+    /// counted once committed, dropped with a rollback, so that a file
+    /// loaded again is not counted twice.
     pending_rows: u64,
+    pending_as_data: u64,
     /// The rows of the INSERT being sent as LOAD DATA.
     rows_text: Arc<Mutex<Vec<u8>>>,
     scratch: Vec<u8>,
@@ -182,6 +184,7 @@ impl Session {
             infile_error: Arc::new(Mutex::new(None)),
             served: Vec::new(),
             pending_rows: 0,
+            pending_as_data: 0,
             rows_text: Arc::new(Mutex::new(Vec::new())),
             scratch: Vec::new(),
         };
@@ -658,8 +661,8 @@ impl Session {
                     return Ok(Step::Diverged(format!("LOAD DATA stored {stored} of {rows} rows with {warnings} warnings")));
                 }
                 self.pending_rows += stored;
+                self.pending_as_data += 1;
                 self.shared.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
-                self.shared.inserts_as_data.fetch_add(1, Ordering::Relaxed);
                 Ok(Step::Ok)
             }
             Err(e) => Ok(Step::Diverged(format!("LOAD DATA failed ({})", server_message(&e)))),
@@ -683,12 +686,14 @@ impl Session {
         if transactional {
             let _ = self.conn.query_drop("ROLLBACK");
             self.pending_rows = 0;
+            self.pending_as_data = 0;
         }
     }
 
-    /// Counts the rows stored since the last commit as loaded.
+    /// Counts what was stored since the last commit as loaded.
     fn settle_rows(&mut self) {
         self.shared.rows.fetch_add(std::mem::take(&mut self.pending_rows), Ordering::Relaxed);
+        self.shared.inserts_as_data.fetch_add(std::mem::take(&mut self.pending_as_data), Ordering::Relaxed);
     }
 }
 
