@@ -308,7 +308,8 @@ fn value_into(b: &[u8], i: usize, kind: ColumnKind, session: Session, out: &mut 
         q @ (b'\'' | b'"') => {
             let end = literal_end(b, i)?;
             let body = &b[i + 1..end - 1];
-            if body.contains(&b'\\') || body.windows(2).any(|w| w == [q, q]) {
+            // A quote inside the body is a doubled one.
+            if memchr::memchr2(b'\\', q, body).is_some() {
                 scratch.clear();
                 scratch.extend_from_slice(&unescape(body, q));
                 field(out, scratch);
