@@ -84,6 +84,9 @@ pub struct Columns {
 pub struct Head<'a> {
     /// The table as written (`` `t` `` or `` `db`.`t` ``).
     pub table: &'a str,
+    /// Its database and name parts as written.
+    pub schema: Option<&'a str>,
+    pub name: &'a str,
     /// The column list as written, without parentheses.
     pub columns: Option<Vec<&'a str>>,
     /// Where the rows start.
@@ -149,8 +152,10 @@ pub fn parse_head(stmt: &str) -> Option<Head<'_>> {
     let i = keyword(b, 0, "INSERT")?;
     let i = keyword(b, i, "INTO")?;
     let (start, mut end) = identifier(b, i)?;
+    let (mut schema, mut name) = (None, &stmt[start..end]);
     if b.get(end) == Some(&b'.') {
-        end = identifier(b, end + 1).filter(|&(s, _)| s == end + 1)?.1;
+        let (s, e) = identifier(b, end + 1).filter(|&(s, _)| s == end + 1)?;
+        (schema, name, end) = (Some(name), &stmt[s..e], e);
     }
     let table = &stmt[start..end];
     let mut i = skip_blanks(b, end);
@@ -170,7 +175,7 @@ pub fn parse_head(stmt: &str) -> Option<Head<'_>> {
         columns = Some(list);
     }
     let rows_at = keyword(b, i, "VALUES").or_else(|| keyword(b, i, "VALUE"))?;
-    Some(Head { table, columns, rows_at })
+    Some(Head { table, schema, name, columns, rows_at })
 }
 
 /// An identifier's name: backquotes removed, doubled ones undone.
@@ -410,10 +415,11 @@ mod tests {
     #[test]
     fn heads() {
         let h = parse_head("INSERT INTO `t` VALUES(1)").unwrap();
-        assert_eq!((h.table, h.columns, &"INSERT INTO `t` VALUES(1)"[h.rows_at..]), ("`t`", None, "(1)"));
+        assert_eq!((h.table, h.schema, h.name), ("`t`", None, "`t`"));
+        assert_eq!((h.columns, &"INSERT INTO `t` VALUES(1)"[h.rows_at..]), (None, "(1)"));
         let s = "insert  into `d``b`.`t x` (`a`, b ,`c``d`) value (1,2,3);";
         let h = parse_head(s).unwrap();
-        assert_eq!(h.table, "`d``b`.`t x`");
+        assert_eq!((h.table, h.schema, h.name), ("`d``b`.`t x`", Some("`d``b`"), "`t x`"));
         assert_eq!(h.columns, Some(vec!["`a`", "b", "`c``d`"]));
         assert_eq!(&s[h.rows_at..], " (1,2,3);");
         assert_eq!(unquote("`c``d`"), "c`d");

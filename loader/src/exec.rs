@@ -579,7 +579,7 @@ impl Session {
         }
         let charset = a.charset.clone().flatten()?;
         if !a.tables.contains_key(head.table) {
-            let columns = self.columns(head.table);
+            let columns = self.columns(&head);
             a.tables.insert(head.table.to_string(), columns);
         }
         let columns = a.tables.get(head.table)?.as_ref()?;
@@ -618,9 +618,23 @@ impl Session {
         ok.then_some(client)
     }
 
-    /// The columns `SELECT *` gives for `table` (as an INSERT writes it).
-    fn columns(&mut self, table: &str) -> Option<Columns> {
-        let result = self.conn.query_iter(format!("SELECT * FROM {table} LIMIT 0")).ok()?;
+    /// The columns `SELECT *` gives for the INSERT's table, if it is an
+    /// InnoDB one: a rollback must undo a LOAD DATA that is to be redone
+    /// as INSERTs, and in a MyISAM or Aria table it would stay.
+    fn columns(&mut self, head: &as_data::Head<'_>) -> Option<Columns> {
+        let schema = match head.schema {
+            Some(s) => ddl::quote_str(&as_data::unquote(s)),
+            None => "DATABASE()".to_string(),
+        };
+        let q = format!(
+            "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = {schema} AND TABLE_NAME = {}",
+            ddl::quote_str(&as_data::unquote(head.name))
+        );
+        let engine: Option<String> = self.conn.query_first(q).ok()??;
+        if !engine.is_some_and(|e| e.eq_ignore_ascii_case("InnoDB")) {
+            return None;
+        }
+        let result = self.conn.query_iter(format!("SELECT * FROM {} LIMIT 0", head.table)).ok()?;
         let cols = result.columns();
         let cols = cols.as_ref();
         let names = cols.iter().map(|c| c.name_str().into_owned()).collect();
