@@ -26,7 +26,7 @@
 
 use mysql::consts::{ColumnFlags, ColumnType};
 
-use crate::sqltext::{literal_end, unescape};
+use crate::sqltext::{is_word, literal_end, skip_blanks, unescape, word_end};
 use common::escape::{field_into, FieldFormat, FieldKind, ValueKind};
 
 /// Statements shorter than this stay INSERTs: the first one of a file costs
@@ -100,17 +100,6 @@ pub struct Session {
     pub binary: bool,
 }
 
-fn is_word(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
-}
-
-fn skip_blanks(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && b[i].is_ascii_whitespace() {
-        i += 1;
-    }
-    i
-}
-
 /// The keyword `word` at `i` (after blanks), returning the index after it.
 fn keyword(b: &[u8], i: usize, word: &str) -> Option<usize> {
     let i = skip_blanks(b, i);
@@ -123,13 +112,7 @@ fn identifier(b: &[u8], i: usize) -> Option<(usize, usize)> {
     let i = skip_blanks(b, i);
     match b.get(i)? {
         b'`' => Some((i, literal_end(b, i)?)),
-        &c if is_word(c) => {
-            let mut end = i;
-            while end < b.len() && is_word(b[end]) {
-                end += 1;
-            }
-            Some((i, end))
-        }
+        &c if is_word(c) => Some((i, word_end(b, i))),
         _ => None,
     }
 }

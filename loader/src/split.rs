@@ -9,7 +9,7 @@
 //! pieces run in the file's transaction, one after another, so the rows
 //! and their order are the same as the statement's.
 
-use crate::sqltext::literal_end;
+use crate::sqltext::{is_word, literal_end, skip_blanks, word_end};
 
 /// Size the pieces are cut to.
 pub const PIECE_BYTES: usize = 128 * 1024;
@@ -44,20 +44,6 @@ pub fn split_insert(stmt: &str, target: usize) -> Option<Vec<String>> {
         first = last + 1;
     }
     Some(pieces)
-}
-
-fn is_word(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
-}
-
-/// Index just past the word of identifier characters starting at `at`.
-fn word_end(b: &[u8], at: usize) -> usize {
-    at + b[at..].iter().position(|&c| !is_word(c)).unwrap_or(b.len() - at)
-}
-
-/// Index of the first non-blank byte at or after `at` (or the end).
-fn skip_blanks(b: &[u8], at: usize) -> usize {
-    at + b[at..].iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len() - at)
 }
 
 /// The word starting at or after `at` (after blanks).

@@ -67,6 +67,21 @@ fn push_code(out: &mut String, stmt: &[u8], from: usize, to: usize) -> Result<()
     }
 }
 
+/// Whether `c` may be part of an unquoted identifier or keyword.
+pub fn is_word(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Index just past the word of identifier characters starting at `at`.
+pub fn word_end(b: &[u8], at: usize) -> usize {
+    at + b[at..].iter().position(|&c| !is_word(c)).unwrap_or(b.len() - at)
+}
+
+/// Index of the first non-blank byte at or after `at` (or the end).
+pub fn skip_blanks(b: &[u8], at: usize) -> usize {
+    at + b[at..].iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len() - at)
+}
+
 /// Index just past the closing quote of the literal opening at `start`.
 pub fn literal_end(stmt: &[u8], start: usize) -> Option<usize> {
     let q = stmt[start];
