@@ -316,9 +316,7 @@ impl Session {
         }
         let r = self.conn.query_drop(sql);
         if infile.is_some() {
-            self.conn.set_local_infile_handler(None);
-            let served = self.infile_error.lock().unwrap_or_else(|p| p.into_inner()).take();
-            if let Some(err) = served {
+            if let Some(err) = self.finish_infile() {
                 return Err(LoadError::in_file(path, Some(line), err));
             }
         }
@@ -349,21 +347,43 @@ impl Session {
         if !self.served.contains(&dat) {
             self.served.push(dat.clone());
         }
-        let expected = name.as_bytes().to_vec();
+        self.install_infile(name.as_bytes().to_vec(), "the data file", move |out| {
+            serve_file(&dat, out).map_err(|e| format!("cannot read {}: {e}", display_name(&dat)))
+        });
+        Ok(())
+    }
+
+    /// Has the next LOAD DATA LOCAL's file served by `serve`, if the server
+    /// asks for `expected` (`what` names it in the error otherwise). An
+    /// error returned to the client library would leave the protocol out of
+    /// step, so it is kept aside for [`Session::finish_infile`] and the
+    /// server gets the bytes served so far.
+    fn install_infile(
+        &mut self,
+        expected: Vec<u8>,
+        what: &'static str,
+        mut serve: impl FnMut(&mut dyn Write) -> Result<(), String> + Send + 'static,
+    ) {
         let slot = self.infile_error.clone();
         *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
         self.conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |requested, out| {
             let result = if requested != expected.as_slice() {
-                Err(format!("the server asked for {:?} instead of the data file", String::from_utf8_lossy(requested)))
+                Err(format!("the server asked for {:?} instead of {what}", String::from_utf8_lossy(requested)))
             } else {
-                serve_file(&dat, out).map_err(|e| format!("cannot read {}: {e}", display_name(&dat)))
+                serve(out)
             };
             if let Err(msg) = result {
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
             }
             Ok(())
         })));
-        Ok(())
+    }
+
+    /// Removes the handler of [`Session::install_infile`] after its
+    /// statement; the error serving the file met, if any.
+    fn finish_infile(&mut self) -> Option<String> {
+        self.conn.set_local_infile_handler(None);
+        self.infile_error.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     fn fail(&self, path: &Path, line: u64, e: &mysql::Error) -> LoadError {
@@ -648,24 +668,11 @@ impl Session {
     /// stored without a warning.
     fn execute_rows(&mut self, sql: &str, rows: u64, bytes: usize) -> Result<Step, LoadError> {
         let text = self.rows_text.clone();
-        let slot = self.infile_error.clone();
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |requested, out| {
-            // An error returned here would leave the protocol out of step:
-            // it is kept aside and the LOAD DATA gets no rows.
-            let result = if requested != as_data::INFILE_NAME.as_bytes() {
-                Err(format!("the server asked for {:?} instead of the rows", String::from_utf8_lossy(requested)))
-            } else {
-                out.write_all(&text.lock().unwrap_or_else(|p| p.into_inner())).map_err(|e| e.to_string())
-            };
-            if let Err(msg) = result {
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
-            }
-            Ok(())
-        })));
+        self.install_infile(as_data::INFILE_NAME.as_bytes().to_vec(), "the rows", move |out| {
+            out.write_all(&text.lock().unwrap_or_else(|p| p.into_inner())).map_err(|e| e.to_string())
+        });
         let r = self.conn.query_drop(sql);
-        self.conn.set_local_infile_handler(None);
-        if let Some(err) = self.infile_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(err) = self.finish_infile() {
             return Ok(Step::Diverged(format!("sending rows as LOAD DATA: {err}")));
         }
         match r {
