@@ -3,7 +3,10 @@
 //! SIZE bytes. There is no end marker: EOF after a whole file ends it.
 //! The older form without sizes (`\n-- NAME\n`) is read as a fallback.
 
+use std::fs::File;
 use std::io::{self, BufRead, Read, Write};
+#[cfg(target_os = "linux")]
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
 use crate::naming::DumpFile;
 
@@ -46,6 +49,9 @@ pub struct StreamReader<R: Read> {
     /// In the size-less form, the header that ended the previous payload.
     pending: Option<StreamHeader>,
     at_eof: bool,
+    /// How [`copy_payload_to_file`](Self::copy_payload_to_file) moves
+    /// payloads, until the kernel refuses.
+    kernel_copy: KernelCopy,
 }
 
 impl<R: Read> StreamReader<R> {
@@ -56,6 +62,7 @@ impl<R: Read> StreamReader<R> {
             sizeless: None,
             pending: None,
             at_eof: false,
+            kernel_copy: KernelCopy::Splice,
         }
     }
 
@@ -150,7 +157,13 @@ impl<R: Read> StreamReader<R> {
     }
 
     fn copy_sized<W: Write + ?Sized>(&mut self, header: &StreamHeader, size: u64, out: &mut W) -> Result<u64, StreamError> {
-        let mut left = size;
+        self.copy_rest(header, size, size, out)?;
+        self.end_sized(header)?;
+        Ok(size)
+    }
+
+    /// Copies the last `left` of a payload of `size` bytes.
+    fn copy_rest<W: Write + ?Sized>(&mut self, header: &StreamHeader, size: u64, mut left: u64, out: &mut W) -> Result<(), StreamError> {
         while left > 0 {
             let buf = self.inner.fill_buf()?;
             if buf.is_empty() {
@@ -162,13 +175,18 @@ impl<R: Read> StreamReader<R> {
             left -= n as u64;
             self.offset += n as u64;
         }
+        Ok(())
+    }
+
+    /// After a sized payload: the next header or the end of the stream.
+    fn end_sized(&mut self, header: &StreamHeader) -> Result<(), StreamError> {
         let buf = self.inner.fill_buf()?;
         if buf.is_empty() {
             self.at_eof = true;
         } else if buf[0] != b'\n' {
             return Err(StreamError::TrailingBytes { name: header.name.clone(), offset: self.offset });
         }
-        Ok(size)
+        Ok(())
     }
 
     /// Size-less form: the payload runs to the next line that is a valid
@@ -214,6 +232,80 @@ impl<R: Read> StreamReader<R> {
             out.write_all(body)?;
             written += body.len() as u64;
         }
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl<R: Read + AsFd> StreamReader<R> {
+    /// [`copy_payload`](Self::copy_payload) into a file (written from its
+    /// current position). A sized payload is moved by the kernel where it
+    /// can be, with splice(2) from a pipe or copy_file_range(2) from a file,
+    /// instead of passing twice through this process's memory; the input
+    /// must not be read through any other buffer than this reader's.
+    pub fn copy_payload_to_file(&mut self, header: &StreamHeader, out: &mut File) -> Result<u64, StreamError> {
+        let Some(size) = header.size else {
+            let mut w = io::BufWriter::with_capacity(1 << 20, &mut *out);
+            let n = self.copy_sizeless(&mut w)?;
+            w.flush()?;
+            return Ok(n);
+        };
+        // What the reader holds already goes first.
+        let held = &self.inner.buffer()[..self.inner.buffer().len().min(size as usize)];
+        out.write_all(held)?;
+        let n = held.len();
+        self.inner.consume(n);
+        self.offset += n as u64;
+        let mut left = size - n as u64;
+        while left > 0 && self.kernel_copy != KernelCopy::None {
+            match kernel_copy(self.kernel_copy, self.inner.get_ref().as_fd(), out.as_fd(), left) {
+                Ok(0) => return Err(StreamError::Truncated { name: header.name.clone(), expected: size, got: size - left }),
+                Ok(k) => {
+                    left -= k as u64;
+                    self.offset += k as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // Not a pipe: try the file form; neither works: copy here.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS | libc::EXDEV | libc::EOPNOTSUPP | libc::EBADF)) => {
+                    self.kernel_copy = match self.kernel_copy {
+                        KernelCopy::Splice => KernelCopy::FileRange,
+                        _ => KernelCopy::None,
+                    };
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.copy_rest(header, size, left, out)?;
+        self.end_sized(header)?;
+        Ok(size)
+    }
+}
+
+/// How a payload may move from the input to a file without this process
+/// copying it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KernelCopy {
+    Splice,
+    FileRange,
+    None,
+}
+
+/// Moves up to `len` bytes from `from` to `to`; 0 at the input's end.
+#[cfg(target_os = "linux")]
+fn kernel_copy(how: KernelCopy, from: BorrowedFd<'_>, to: BorrowedFd<'_>, len: u64) -> io::Result<usize> {
+    let len = len.min(1 << 30) as usize;
+    // SAFETY: two open descriptors borrowed for the call, no offsets (the
+    // descriptors' own positions are used and advanced).
+    let r = unsafe {
+        match how {
+            KernelCopy::Splice => libc::splice(from.as_raw_fd(), std::ptr::null_mut(), to.as_raw_fd(), std::ptr::null_mut(), len, libc::SPLICE_F_MOVE),
+            KernelCopy::FileRange => libc::copy_file_range(from.as_raw_fd(), std::ptr::null_mut(), to.as_raw_fd(), std::ptr::null_mut(), len, 0),
+            KernelCopy::None => return Err(io::Error::from_raw_os_error(libc::EINVAL)),
+        }
+    };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r as usize)
     }
 }
 
@@ -310,5 +402,81 @@ mod tests {
     #[test]
     fn empty_stream_is_empty() {
         assert!(read_all(b"").unwrap().is_empty());
+    }
+
+    /// Every input kind: a pipe (splice), a file (copy_file_range) and
+    /// anything else (a socket: copied here), each with a sized file longer than the
+    /// reader's buffer, a size-less stream, and the same errors as
+    /// `copy_payload`.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn payloads_move_into_files_from_pipes_files_and_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        let sized = frame(&[("metadata.header", b"[config]\n"), ("db.t.00000.sql", &big), ("db.t-schema.sql", b"x"), ("metadata", b"")]);
+        let mut sizeless = Vec::new();
+        for (name, body) in [("metadata.header", &b"[config]\n"[..]), ("db.t.00000.sql", b"a\n-- b\nc"), ("metadata", b"")] {
+            sizeless.extend_from_slice(format!("\n-- {name}\n").as_bytes());
+            sizeless.extend_from_slice(body);
+        }
+        let expect = |bytes: &[u8]| read_all(bytes).unwrap();
+        let receive = |input: File, tag: &str, how: KernelCopy| -> Result<Vec<(String, Vec<u8>)>, StreamError> {
+            let mut r = StreamReader::new(input);
+            let mut out = Vec::new();
+            let mut n = 0;
+            while let Some(h) = r.next_header()? {
+                n += 1;
+                let path = dir.path().join(format!("{tag}.{n}"));
+                let mut f = File::create(&path)?;
+                let len = r.copy_payload_to_file(&h, &mut f)?;
+                let body = std::fs::read(&path)?;
+                assert_eq!(len, body.len() as u64);
+                out.push((h.name, body));
+                if h.size.is_some() && len > 2 << 20 {
+                    assert_eq!(r.kernel_copy, how, "{tag}");
+                }
+            }
+            Ok(out)
+        };
+        let from_file = |bytes: &[u8], tag: &str| {
+            let path = dir.path().join(format!("{tag}.in"));
+            std::fs::write(&path, bytes).unwrap();
+            receive(File::open(&path).unwrap(), tag, KernelCopy::FileRange)
+        };
+        let from_pipe = |bytes: &[u8], tag: &str| {
+            let (rx, mut tx) = std::io::pipe().unwrap();
+            let bytes = bytes.to_vec();
+            let writer = std::thread::spawn(move || {
+                let _ = tx.write_all(&bytes);
+            });
+            let got = receive(File::from(std::os::fd::OwnedFd::from(rx)), tag, KernelCopy::Splice);
+            writer.join().unwrap();
+            got
+        };
+        let from_socket = |bytes: &[u8], tag: &str| {
+            let (rx, mut tx) = std::os::unix::net::UnixStream::pair().unwrap();
+            let bytes = bytes.to_vec();
+            let writer = std::thread::spawn(move || {
+                let _ = tx.write_all(&bytes);
+            });
+            let got = receive(File::from(std::os::fd::OwnedFd::from(rx)), tag, KernelCopy::None);
+            writer.join().unwrap();
+            got
+        };
+        for (bytes, what) in [(&sized, "sized"), (&sizeless, "sizeless")] {
+            assert_eq!(from_file(bytes, &format!("f-{what}")).unwrap(), expect(bytes), "{what} from a file");
+            assert_eq!(from_pipe(bytes, &format!("p-{what}")).unwrap(), expect(bytes), "{what} from a pipe");
+            assert_eq!(from_socket(bytes, &format!("s-{what}")).unwrap(), expect(bytes), "{what} from a socket");
+        }
+        // Cut inside the large payload, and bytes after it.
+        let cut_big = &sized[..2_000_000];
+        for got in [from_file(cut_big, "f-cutbig"), from_pipe(cut_big, "p-cutbig"), from_socket(cut_big, "s-cutbig")] {
+            assert!(matches!(got, Err(StreamError::Truncated { ref name, expected: 3_000_000, .. }) if name == "db.t.00000.sql"), "{got:?}");
+        }
+        let mut trailing = frame(&[("metadata.header", b"[config]\n"), ("db.t.00000.sql", &big)]);
+        trailing.extend_from_slice(b"junk");
+        for got in [from_file(&trailing, "f-trail"), from_pipe(&trailing, "p-trail"), from_socket(&trailing, "s-trail")] {
+            assert!(matches!(got, Err(StreamError::TrailingBytes { ref name, .. }) if name == "db.t.00000.sql"), "{got:?}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use common::naming::Compression;
-use common::options::{AppArgs, ConnectionArgs};
+use common::options::{parse_size, AppArgs, ConnectionArgs};
 
 use crate::filter::Filter;
 
@@ -319,27 +319,6 @@ pub struct Options {
 /// busy where whole 100 MB chunks would leave one of them waiting.
 pub const STREAM_FILE_MB: u64 = 16;
 
-/// `256M`, `1G`, `64k`, `1048576`: a size in bytes.
-pub fn parse_size(s: &str) -> Result<u64> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_uppercase() {
-                'K' => 1 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'T' => 1 << 40,
-                'B' => 1,
-                _ => bail!("bad size {s:?}: unknown unit {c:?} (use K, M, G or T)"),
-            };
-            (&t[..i], m)
-        }
-        _ => (t, 1),
-    };
-    let n: u64 = num.trim().parse().with_context(|| format!("bad size {s:?}"))?;
-    n.checked_mul(mult).with_context(|| format!("size {s:?} is too large"))
-}
-
 fn parse_rows(s: &str) -> Result<Rows> {
     let bad = || format!("-r/--rows: {s:?} is not N or MIN:START[:MAX]");
     let parts: Vec<&str> = s.split(':').collect();
@@ -474,14 +453,6 @@ impl Cli {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("256M").unwrap(), 256 << 20);
-        assert_eq!(parse_size("64k").unwrap(), 64 << 10);
-        assert_eq!(parse_size("1000").unwrap(), 1000);
-        assert!(parse_size("12X").is_err());
-    }
 
     #[test]
     fn rows() {
