@@ -101,6 +101,14 @@ fn parse_stream(s: &str) -> Result<StreamMode, String> {
     })
 }
 
+fn parse_stream_buffer(s: &str) -> Result<u64, String> {
+    match common::options::parse_size(s) {
+        Ok(0) => Err("must be more than 0".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct LoadArgs {
     /// Directory of the dump to import
@@ -168,6 +176,12 @@ pub struct LoadArgs {
     /// Keep the files received in stream mode
     #[arg(long, help_heading = "Execution Options")]
     pub no_delete: bool,
+
+    /// With --stream, most bytes of received files waiting to be loaded
+    /// while workers are busy (e.g. 256M); the stream is read on when the
+    /// load needs more of it to go on
+    #[arg(long, value_name = "SIZE", default_value = "256M", value_parser = parse_stream_buffer, help_heading = "Execution Options")]
+    pub stream_buffer: u64,
 
     /// Data files at most loading at once per table
     #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Threads Options")]

@@ -16,6 +16,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, LocalInfileHandler};
 
 use crate::as_data::{self, ColumnKind, Columns};
+use crate::backlog::Backlog;
 use crate::cli::DropMode;
 use crate::ddl;
 use crate::files::Registry;
@@ -51,6 +52,8 @@ pub struct Settings {
 pub struct Shared {
     pub settings: Settings,
     pub registry: Registry,
+    /// Received stream files not loaded yet.
+    pub backlog: Backlog,
     pub abort: AtomicBool,
     pub rows: AtomicU64,
     pub bytes: AtomicU64,
@@ -267,7 +270,7 @@ impl Session {
         }?;
         if self.shared.settings.delete_loaded {
             for p in self.served.drain(..).chain(std::iter::once(path.to_path_buf())) {
-                let _ = std::fs::remove_file(&p);
+                self.shared.backlog.discard(&p);
                 self.shared.registry.forget(&p);
             }
         }
@@ -338,7 +341,11 @@ impl Session {
             return Err(LoadError::in_file(path, Some(line), format!("LOAD DATA names {name:?}, which is not a dump data file")));
         }
         let dat: PathBuf = path.parent().unwrap_or(Path::new(".")).join(name);
-        if !self.shared.registry.wait_for(&dat) {
+        let arrived = {
+            let _waiting = self.shared.backlog.waiting();
+            self.shared.registry.wait_for(&dat)
+        };
+        if !arrived {
             if self.shared.abort.load(Ordering::Relaxed) {
                 return Err(LoadError::aborted());
             }

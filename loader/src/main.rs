@@ -1,6 +1,7 @@
 //! rloader: parallel, ordered loads of mydumper-format dumps.
 
 mod as_data;
+mod backlog;
 mod cli;
 mod ddl;
 mod exec;

@@ -1,6 +1,8 @@
 //! A whole load: connections, global variables, workers, the input (a
 //! directory or the stream on stdin) and the scheduler.
 
+use std::fs::File;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -13,6 +15,7 @@ use common::naming::DumpFile;
 use crossbeam_channel::{bounded, unbounded, Sender};
 use mysql::prelude::Queryable;
 
+use crate::backlog::Backlog;
 use crate::cli::Cli;
 use crate::ddl;
 use crate::exec::{Session, Settings, Shared};
@@ -33,6 +36,15 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         .query_first("SELECT @@SESSION.SQL_MODE")
         .map_err(|e| anyhow::anyhow!("cannot read the server's SQL_MODE: {}", server_message(&e)))?;
 
+    let receiving = match load.stream {
+        Some(_) => Some(Receiving::new(load.directory.as_deref())?),
+        None => None,
+    };
+    let delete_loaded = load.stream.is_some() && load.delete_streamed();
+    let backlog = match &receiving {
+        Some(r) if delete_loaded => Backlog::new(&r.base, load.stream_buffer),
+        _ => Backlog::unbounded(),
+    };
     let shared = Arc::new(Shared {
         settings: Settings {
             drop_mode: load.drop_mode(),
@@ -40,13 +52,14 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             queries_per_transaction: load.queries_per_transaction,
             skip_definer: load.skip_definer,
             ignore_sets: load.ignored_sets(),
-            delete_loaded: load.stream.is_some() && load.delete_streamed(),
+            delete_loaded,
             set_names: load.set_names.clone(),
             enable_binlog: load.enable_binlog,
             sql_mode: ddl::load_sql_mode(server_mode.as_deref().unwrap_or("")),
             inserts_as_data: !load.plain_inserts,
         },
         registry: Registry::new(),
+        backlog,
         abort: AtomicBool::new(false),
         rows: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
@@ -55,7 +68,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
 
     let saved_globals = set_globals(&mut control, &config)?;
     let started = Instant::now();
-    let result = load_with_workers(&cli, &conn, &mut control, shared.clone(), &selection, workers);
+    let result = load_with_workers(&cli, &conn, &mut control, shared.clone(), &selection, workers, receiving);
     restore_globals(&mut control, &saved_globals);
     let summary = result?;
     let as_data = shared.inserts_as_data.load(Ordering::Relaxed);
@@ -111,6 +124,7 @@ fn load_with_workers(
     shared: Arc<Shared>,
     selection: &Selection,
     workers: usize,
+    receiving: Option<Receiving>,
 ) -> Result<crate::scheduler::Summary> {
     let mut sessions = Vec::with_capacity(workers);
     for _ in 0..workers {
@@ -123,10 +137,11 @@ fn load_with_workers(
     for (i, s) in sessions.into_iter().enumerate() {
         let rx = job_rx.clone();
         let tx = done_tx.clone();
+        let sh = shared.clone();
         handles.push(
             std::thread::Builder::new()
                 .name(format!("worker-{i}"))
-                .spawn(move || crate::worker::run(s, rx, tx))
+                .spawn(move || crate::worker::run(s, sh, rx, tx))
                 .context("cannot start a worker thread")?,
         );
     }
@@ -135,26 +150,15 @@ fn load_with_workers(
 
     // A stream is throttled by the scheduler; a directory listing is small.
     let (in_tx, in_rx) = if cli.load.stream.is_some() { bounded::<Input>(4096) } else { unbounded::<Input>() };
-    let mut keep_dir = None;
-    let mut temp = None;
     let mut stream_thread = None;
     let progress;
-    if cli.load.stream.is_some() {
-        let base = match &cli.load.directory {
-            Some(d) => {
-                prepare_stream_dir(d)?;
-                keep_dir = Some(d.clone());
-                d.clone()
-            }
-            None => {
-                let t = tempfile::Builder::new().prefix("rloader-").tempdir().context("cannot create a temporary directory")?;
-                let p = t.path().to_path_buf();
-                temp = Some(t);
-                p
-            }
-        };
+    if let Some(r) = &receiving {
         progress = common::progress::bar(0, "jobs");
-        stream_thread = Some(crate::stream::spawn(std::io::stdin(), base, in_tx).context("cannot start the stream thread")?);
+        // Read through a descriptor of its own, bypassing Stdin's buffer.
+        let input = std::io::stdin().as_fd().try_clone_to_owned().context("cannot read stdin")?;
+        stream_thread = Some(
+            crate::stream::spawn(File::from(input), r.base.clone(), in_tx, shared.clone()).context("cannot start the stream thread")?,
+        );
     } else {
         let dir = cli.load.directory.clone().expect("checked");
         progress = common::progress::bar(0, "jobs");
@@ -175,16 +179,44 @@ fn load_with_workers(
     } else if let Some(h) = stream_thread {
         let _ = h.join();
     }
-    if let Some(t) = temp {
-        if !shared.settings.delete_loaded {
-            let kept = t.keep();
-            log::warn!("received files kept in {}", kept.display());
+    shared.backlog.clear_spares();
+    let reused = shared.backlog.reused();
+    if reused > 0 {
+        log::info!("stream: {reused} received files were written over loaded ones");
+    }
+    if let Some(r) = receiving {
+        match r.temp {
+            Some(t) if !shared.settings.delete_loaded => {
+                let kept = t.keep();
+                log::warn!("received files kept in {}", kept.display());
+            }
+            Some(_) => {}
+            None => log::info!("received files are in {}", r.base.display()),
         }
     }
-    if let Some(d) = keep_dir {
-        log::info!("received files are in {}", d.display());
-    }
     result.map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Where a stream is received: `-d`, or a temporary directory.
+struct Receiving {
+    base: PathBuf,
+    /// Removed when dropped.
+    temp: Option<tempfile::TempDir>,
+}
+
+impl Receiving {
+    fn new(directory: Option<&Path>) -> Result<Receiving> {
+        match directory {
+            Some(d) => {
+                prepare_stream_dir(d)?;
+                Ok(Receiving { base: d.to_path_buf(), temp: None })
+            }
+            None => {
+                let t = tempfile::Builder::new().prefix("rloader-").tempdir().context("cannot create a temporary directory")?;
+                Ok(Receiving { base: t.path().to_path_buf(), temp: Some(t) })
+            }
+        }
+    }
 }
 
 /// `-d` with `--stream`: the directory to receive into; it must not hold

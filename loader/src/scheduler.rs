@@ -309,6 +309,7 @@ impl<'a> Scheduler<'a> {
         if self.error.is_none() {
             self.shared.abort.store(true, Ordering::Relaxed);
             self.shared.registry.shut();
+            self.shared.backlog.shut();
             self.error = Some(e);
         }
         // Queued jobs will not run now.
@@ -382,7 +383,7 @@ impl<'a> Scheduler<'a> {
 
     fn delete_unused(&self, path: &Path) {
         if self.shared.settings.delete_loaded {
-            let _ = std::fs::remove_file(path);
+            self.shared.backlog.discard(path);
         }
     }
 
@@ -642,7 +643,7 @@ impl<'a> Scheduler<'a> {
             t.status = TableStatus::Skipped;
             for (_, p) in t.waiting.drain(..) {
                 if self.shared.settings.delete_loaded {
-                    let _ = std::fs::remove_file(p);
+                    self.shared.backlog.discard(&p);
                 }
             }
             return;
