@@ -8,6 +8,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -120,6 +121,7 @@ pub fn start(
 /// Sends each file, then deletes it or (with `spares`) keeps it as a spare.
 fn run(rx: Receiver<(PathBuf, u64)>, mode: StreamMode, gate: &Gate, control: &Control, spares: Option<Arc<SpareFiles>>) -> StreamStats {
     let stdout = io::stdout();
+    common::stream::widen_pipe(stdout.as_fd());
     let mut out = BufWriter::with_capacity(4 << 20, stdout.lock());
     let mut stats = StreamStats::default();
     let mut failed = false;

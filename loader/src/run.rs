@@ -156,6 +156,7 @@ fn load_with_workers(
         progress = common::progress::bar(0, "jobs");
         // Read through a descriptor of its own, bypassing Stdin's buffer.
         let input = std::io::stdin().as_fd().try_clone_to_owned().context("cannot read stdin")?;
+        common::stream::widen_pipe(input.as_fd());
         stream_thread = Some(
             crate::stream::spawn(File::from(input), r.base.clone(), in_tx, shared.clone()).context("cannot start the stream thread")?,
         );
