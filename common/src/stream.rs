@@ -460,25 +460,23 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             receive(File::open(&path).unwrap(), tag, KernelCopy::FileRange)
         };
-        let from_pipe = |bytes: &[u8], tag: &str| {
-            let (rx, mut tx) = std::io::pipe().unwrap();
+        // Reads what a thread writes into `tx` through `rx`.
+        let through = |rx: std::os::fd::OwnedFd, mut tx: Box<dyn Write + Send>, bytes: &[u8], tag: &str, how| {
             let bytes = bytes.to_vec();
             let writer = std::thread::spawn(move || {
                 let _ = tx.write_all(&bytes);
             });
-            let got = receive(File::from(std::os::fd::OwnedFd::from(rx)), tag, KernelCopy::Splice);
+            let got = receive(File::from(rx), tag, how);
             writer.join().unwrap();
             got
         };
+        let from_pipe = |bytes: &[u8], tag: &str| {
+            let (rx, tx) = std::io::pipe().unwrap();
+            through(rx.into(), Box::new(tx), bytes, tag, KernelCopy::Splice)
+        };
         let from_socket = |bytes: &[u8], tag: &str| {
-            let (rx, mut tx) = std::os::unix::net::UnixStream::pair().unwrap();
-            let bytes = bytes.to_vec();
-            let writer = std::thread::spawn(move || {
-                let _ = tx.write_all(&bytes);
-            });
-            let got = receive(File::from(std::os::fd::OwnedFd::from(rx)), tag, KernelCopy::None);
-            writer.join().unwrap();
-            got
+            let (rx, tx) = std::os::unix::net::UnixStream::pair().unwrap();
+            through(rx.into(), Box::new(tx), bytes, tag, KernelCopy::None)
         };
         for (bytes, what) in [(&sized, "sized"), (&sizeless, "sizeless")] {
             assert_eq!(from_file(bytes, &format!("f-{what}")).unwrap(), expect(bytes), "{what} from a file");

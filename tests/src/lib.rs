@@ -429,3 +429,15 @@ impl Drop for SmallDisk {
         let _ = Command::new("umount").arg(&self.path).output();
     }
 }
+
+/// Splits a stream into its files, in order.
+pub fn parse_stream<R: std::io::Read>(r: R) -> Vec<(String, Vec<u8>)> {
+    let mut reader = common::stream::StreamReader::new(r);
+    let mut out = Vec::new();
+    while let Some(h) = reader.next_header().unwrap() {
+        let mut body = Vec::new();
+        reader.copy_payload(&h, &mut body).unwrap();
+        out.push((h.name, body));
+    }
+    out
+}

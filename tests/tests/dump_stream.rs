@@ -12,21 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::stream::StreamReader;
 use dump_support::*;
 use integration_tests::*;
-
-/// Splits a stream into its files, in order.
-fn parse_stream<R: Read>(r: R) -> Vec<(String, Vec<u8>)> {
-    let mut reader = StreamReader::new(r);
-    let mut out = Vec::new();
-    while let Some(h) = reader.next_header().unwrap() {
-        let mut body = Vec::new();
-        reader.copy_payload(&h, &mut body).unwrap();
-        out.push((h.name, body));
-    }
-    out
-}
 
 fn dir_bytes(dir: &Path) -> u64 {
     std::fs::read_dir(dir)

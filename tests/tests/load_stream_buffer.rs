@@ -11,21 +11,9 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use common::stream::{write_header, StreamReader};
+use common::stream::write_header;
 use dump_support::*;
 use integration_tests::*;
-
-/// Splits a stream into its files, in order.
-fn parse_stream(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let mut reader = StreamReader::new(bytes);
-    let mut out = Vec::new();
-    while let Some(h) = reader.next_header().unwrap() {
-        let mut body = Vec::new();
-        reader.copy_payload(&h, &mut body).unwrap();
-        out.push((h.name, body));
-    }
-    out
-}
 
 fn frame(files: &[&(String, Vec<u8>)]) -> Vec<u8> {
     let mut v = Vec::new();
@@ -75,7 +63,7 @@ fn received_files_stay_within_the_stream_buffer_and_spares_load_the_same_rows() 
     let src = source(&s, "lsb_src", 200_000);
     // Chunk files of about 1.5 MB: above the smallest spare kept (1 MB).
     let stream = dump_stream(&s, &src.name, &["-F", "1", "-t", "2"]);
-    let files = parse_stream(&stream);
+    let files = parse_stream(&stream[..]);
     let largest = files.iter().map(|(_, b)| b.len() as u64).max().unwrap();
     let data_files = files.iter().filter(|(n, _)| n.ends_with(".sql") && !n.contains("schema")).count();
     assert!(largest > 1 << 20 && data_files >= 8, "{data_files} data files, largest {largest}");
@@ -155,7 +143,7 @@ fn a_budget_never_holds_up_workers_that_wait_for_later_files() {
     mysql::prelude::Queryable::query_drop(&mut c, format!("INSERT INTO `{}`.u SELECT * FROM `{}`.t", src.name, src.name)).unwrap();
     // LOAD DATA files: each `.sql` names a `.dat` that a worker waits for.
     let stream = dump_stream(&s, &src.name, &["--load-data", "-r", "2000", "-t", "2"]);
-    let files = parse_stream(&stream);
+    let files = parse_stream(&stream[..]);
     let by_kind = |f: &dyn Fn(&str) -> bool| files.iter().filter(|(n, _)| f(n)).collect::<Vec<_>>();
     let header = by_kind(&|n| n == "metadata.header");
     let last = by_kind(&|n| n == "metadata");
