@@ -81,8 +81,12 @@ impl Backlog {
         File::options().write(true).create_new(true).open(path)
     }
 
-    /// `path`, of `size` bytes, is received in full.
+    /// `path`, of `size` bytes, is received in full. Without a budget
+    /// nothing is counted: its files are kept, never discarded.
     pub fn received(&self, path: &Path, size: u64) {
+        if self.limit.is_none() {
+            return;
+        }
         let mut st = self.lock();
         if let Some(old) = st.files.insert(path.to_path_buf(), size) {
             st.bytes -= old;
@@ -289,6 +293,7 @@ mod tests {
         let b = Backlog::unbounded();
         let a = dir.path().join("a.sql");
         receive(&b, &a, 2 << 20);
+        assert_eq!(b.bytes(), 0, "nothing counted without a budget");
         let _busy = b.busy();
         let started = Instant::now();
         b.wait_room();
