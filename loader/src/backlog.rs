@@ -10,7 +10,10 @@
 //! waits for a file: a LOAD DATA waits for its `.dat`, which a stream sends
 //! after the `.sql`, and another worker may wait on a lock that one holds.
 //! Any other job ends without more input, and a worker that ends one frees
-//! room or leaves none busy: either lets reading go on. Idle workers do not
+//! room or leaves none busy: either lets reading go on. Whether any worker
+//! has a job is the scheduler's to say, after it has handed out the next
+//! jobs, so that two workers between jobs at once do not let the stream
+//! read past the budget. Idle workers do not
 //! count: they are idle because the files received so far wait for a job
 //! that runs (data for a table being created), and reading on for them
 //! would take the whole stream in while one CREATE TABLE runs.
@@ -30,8 +33,9 @@ struct State {
     /// Received files not yet discarded, and their sizes.
     files: HashMap<PathBuf, u64>,
     bytes: u64,
-    /// Workers running a job, and those of them waiting for a file.
-    busy: usize,
+    /// Whether any worker has a job (as the scheduler last said), and how
+    /// many jobs wait for a file.
+    busy: bool,
     waiting: usize,
     shut: bool,
 }
@@ -118,13 +122,18 @@ impl Backlog {
         self.lock().bytes
     }
 
-    /// Marks a worker busy while the guard lives.
-    pub fn busy(&self) -> Busy<'_> {
-        self.lock().busy += 1;
-        Busy(self)
+    /// Whether any worker has a job: the scheduler says so once it has
+    /// handed out what it could, so that a worker between two jobs is not
+    /// taken for an idle one.
+    pub fn set_busy(&self, busy: bool) {
+        let mut st = self.lock();
+        if st.busy != busy {
+            st.busy = busy;
+            self.changed.notify_all();
+        }
     }
 
-    /// Marks a busy worker as waiting for a file while the guard lives.
+    /// Marks a job as waiting for a file while the guard lives.
     pub fn waiting(&self) -> Waiting<'_> {
         self.lock().waiting += 1;
         self.changed.notify_all();
@@ -142,7 +151,7 @@ impl Backlog {
     pub fn wait_room(&self) {
         let Some(limit) = self.limit else { return };
         let mut st = self.lock();
-        while !st.shut && st.bytes >= limit && st.busy > 0 && st.waiting == 0 && !common::cancel::is_cancelled() {
+        while !st.shut && st.bytes >= limit && st.busy && st.waiting == 0 && !common::cancel::is_cancelled() {
             // Now and then, to notice a signal.
             st = self.changed.wait_timeout(st, Duration::from_millis(200)).unwrap_or_else(|p| p.into_inner()).0;
         }
@@ -153,15 +162,6 @@ impl Backlog {
         if let Some(spares) = &self.spares {
             spares.clear();
         }
-    }
-}
-
-pub struct Busy<'a>(&'a Backlog);
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0.lock().busy -= 1;
-        self.0.changed.notify_all();
     }
 }
 
@@ -229,44 +229,34 @@ mod tests {
             assert!(waited >= pause / 2 && waited < Duration::from_secs(3), "waited {waited:?}");
         };
         // A busy worker: the wait lasts until a file is discarded.
+        b.set_busy(true);
         std::thread::scope(|s| {
-            let _busy = b.busy();
             s.spawn(|| {
                 std::thread::sleep(pause);
                 b.discard(&a);
             });
             waited(&b);
         });
-        // Over the budget again: a worker that ends its job ends the wait.
+        // Over the budget again: the last job ending ends the wait.
         receive(&b, &a, 2000);
         std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let b = &b;
-            s.spawn(move || {
-                let _busy = b.busy();
-                tx.send(()).unwrap();
+            s.spawn(|| {
                 std::thread::sleep(pause);
+                b.set_busy(false);
             });
-            rx.recv().unwrap();
-            waited(b);
+            waited(&b);
         });
-        // And one that starts waiting for a file.
+        // And a job that starts waiting for a file.
+        b.set_busy(true);
         std::thread::scope(|s| {
-            let (tx, rx) = std::sync::mpsc::channel();
-            let b = &b;
-            s.spawn(move || {
-                let _busy = b.busy();
-                let _other = b.busy();
-                tx.send(()).unwrap();
+            s.spawn(|| {
                 std::thread::sleep(pause);
                 let _waiting = b.waiting();
                 std::thread::sleep(pause);
             });
-            rx.recv().unwrap();
-            waited(b);
+            waited(&b);
         });
-        let st = b.lock();
-        assert_eq!((st.busy, st.waiting), (0, 0));
+        assert_eq!(b.lock().waiting, 0);
     }
 
     #[test]
@@ -274,8 +264,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let b = Backlog::new(dir.path(), 1000);
         receive(&b, &dir.path().join("a.sql"), 2000);
-        let _busy = b.busy();
-        let _also_busy = b.busy();
+        b.set_busy(true);
         let waiting = b.waiting();
         let started = Instant::now();
         b.wait_room();
@@ -294,7 +283,7 @@ mod tests {
         let a = dir.path().join("a.sql");
         receive(&b, &a, 2 << 20);
         assert_eq!(b.bytes(), 0, "nothing counted without a budget");
-        let _busy = b.busy();
+        b.set_busy(true);
         let started = Instant::now();
         b.wait_room();
         assert!(started.elapsed() < Duration::from_millis(100));

@@ -137,11 +137,10 @@ fn load_with_workers(
     for (i, s) in sessions.into_iter().enumerate() {
         let rx = job_rx.clone();
         let tx = done_tx.clone();
-        let sh = shared.clone();
         handles.push(
             std::thread::Builder::new()
                 .name(format!("worker-{i}"))
-                .spawn(move || crate::worker::run(s, sh, rx, tx))
+                .spawn(move || crate::worker::run(s, rx, tx))
                 .context("cannot start a worker thread")?,
         );
     }

@@ -170,6 +170,7 @@ pub struct Scheduler<'a> {
     control: &'a mut mysql::Conn,
     jobs: Sender<Job>,
     done: Receiver<Done>,
+    workers: usize,
     idle: usize,
     next_id: usize,
     running: HashMap<usize, Tag>,
@@ -197,6 +198,7 @@ impl<'a> Scheduler<'a> {
             control,
             jobs,
             done,
+            workers,
             idle: workers,
             next_id: 0,
             running: HashMap::new(),
@@ -261,6 +263,9 @@ impl<'a> Scheduler<'a> {
                 self.fail(LoadError::new("internal: the load cannot make progress"));
                 continue;
             }
+            // Told here, after this round's jobs went out, so that a worker
+            // between two jobs does not count as idle for the stream.
+            self.shared.backlog.set_busy(self.idle < self.workers);
             select! {
                 recv(in_rx) -> msg => match msg {
                     Ok(i) => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender};
 
 use crate::ddl;
-use crate::exec::{FileOutcome, FileRole, LoadError, Session, SessionVars, Shared};
+use crate::exec::{FileOutcome, FileRole, LoadError, Session, SessionVars};
 
 /// A unit of work for one worker.
 pub struct Job {
@@ -41,10 +41,9 @@ pub struct Done {
 }
 
 /// Runs jobs until the job channel closes.
-pub fn run(mut session: Session, shared: Arc<Shared>, jobs: Receiver<Job>, done: Sender<Done>) {
+pub fn run(mut session: Session, jobs: Receiver<Job>, done: Sender<Done>) {
     for job in jobs {
         let started = std::time::Instant::now();
-        let busy = shared.backlog.busy();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(&mut session, &job)))
             .unwrap_or_else(|p| {
                 let what = p
@@ -54,7 +53,6 @@ pub fn run(mut session: Session, shared: Arc<Shared>, jobs: Receiver<Job>, done:
                     .unwrap_or_default();
                 Err(LoadError::new(format!("internal error in a worker: {what}")))
             });
-        drop(busy);
         log::info!("{} done in {:.3}s", job.work, started.elapsed().as_secs_f64());
         if done.send(Done { id: job.id, result }).is_err() {
             break;
