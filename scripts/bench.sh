@@ -16,7 +16,8 @@
 #
 # Data: sysbench-shaped tables (id, k, c CHAR(120), pad CHAR(60), index on k),
 # made by sysbench when installed, else by SQL. Each measurement runs R times,
-# in rounds that take every measurement of a thread count in turn;
+# in rounds that take every measurement of a thread count in turn, each
+# round starting one measurement further on;
 # the median wall time is reported with rows/s, MB/s (of the uncompressed
 # dump), peak RSS of the measured command, and ratios to the peers of the
 # same run. Peers that are not installed are left out, and the table says so.
@@ -137,13 +138,19 @@ plan() {
 
 # run_plan: runs the planned measurements in $runs rounds, each once per
 # round in turn, so that the machine's slow drifts (other guests, the host)
-# fall on all of them alike rather than on whichever ran last; records the
-# median seconds and the largest peak RSS of each, then empties the plan.
+# fall on all of them alike rather than on whichever ran last. Each round
+# starts one measurement further on, so that no measurement always runs
+# first (the first load after the dumps can be much slower than the next
+# runs of the same command) or always after the same one; the last round
+# runs in plan order, so the last planned measurement runs last.
+# Records the median seconds and the largest peak RSS of each, then empties
+# the plan.
 run_plan() {
-    local n=${#plan_name[@]} r i s m
+    local n=${#plan_name[@]} r i k s m
     local -a secs=() rss=()
     for r in $(seq 1 "$runs"); do
-        for i in $(seq 0 $((n - 1))); do
+        for k in $(seq 0 $((n - 1))); do
+            i=$(( (k + (r - runs) % n + n) % n ))
             echo "bench: round $r/$runs: ${plan_name[$i]}, ${plan_threads[$i]} threads" >&2
             eval "${plan_prep[$i]}"
             settle
