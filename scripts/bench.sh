@@ -141,8 +141,8 @@ plan() {
 # fall on all of them alike rather than on whichever ran last. Each round
 # starts one measurement further on, so that no measurement always runs
 # first (the first load after the dumps can be much slower than the next
-# runs of the same command) or always after the same one; the last round
-# runs in plan order, so the last planned measurement runs last.
+# runs of the same command); the last round runs in plan order, so the last
+# planned measurement runs last.
 # Records the median seconds and the largest peak RSS of each, then empties
 # the plan.
 run_plan() {
