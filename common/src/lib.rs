@@ -17,3 +17,4 @@ pub mod options;
 pub mod progress;
 pub mod spare;
 pub mod stream;
+pub mod wire;
