@@ -7,19 +7,20 @@ use std::fmt;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::conn::{error_code, server_message};
 use common::naming::{DataExt, DumpFile};
 use mysql::prelude::Queryable;
-use mysql::{Conn, LocalInfileHandler};
+use mysql::Conn;
 
 use crate::as_data::{self, ColumnKind, Columns};
 use crate::backlog::Backlog;
 use crate::cli::DropMode;
 use crate::ddl;
 use crate::files::Registry;
+use crate::infile;
 use crate::split;
 use crate::sqltext;
 use crate::statement::{Statement, StatementReader};
@@ -143,7 +144,8 @@ pub struct Session {
     shared: Arc<Shared>,
     current_db: Option<String>,
     session_version: u64,
-    infile_error: Arc<Mutex<Option<String>>>,
+    /// Payload bytes of a LOAD DATA LOCAL file's packets, once asked.
+    infile_packet: Option<usize>,
     /// `.dat` files served while loading the current file.
     served: Vec<PathBuf>,
     /// Rows stored, and INSERTs sent as LOAD DATA, since the last commit:
@@ -152,7 +154,7 @@ pub struct Session {
     pending_rows: u64,
     pending_as_data: u64,
     /// The rows of the INSERT being sent as LOAD DATA.
-    rows_text: Arc<Mutex<Vec<u8>>>,
+    rows_text: Vec<u8>,
     scratch: Vec<u8>,
 }
 
@@ -184,11 +186,11 @@ impl Session {
             shared,
             current_db: None,
             session_version: u64::MAX,
-            infile_error: Arc::new(Mutex::new(None)),
+            infile_packet: None,
             served: Vec::new(),
             pending_rows: 0,
             pending_as_data: 0,
-            rows_text: Arc::new(Mutex::new(Vec::new())),
+            rows_text: Vec::new(),
             scratch: Vec::new(),
         };
         let mut setup = vec![
@@ -313,19 +315,22 @@ impl Session {
 
     /// Sends one statement, serving a LOAD DATA's file from the dump.
     fn execute(&mut self, path: &Path, sql: &str, line: u64) -> Result<Step, LoadError> {
-        let infile = ddl::load_data_file(sql);
-        if let Some(name) = &infile {
-            self.prepare_infile(path, name, line)?;
-        }
-        let r = self.conn.query_drop(sql);
-        if infile.is_some() {
-            if let Some(err) = self.finish_infile() {
-                return Err(LoadError::in_file(path, Some(line), err));
+        let r = match ddl::load_data_file(sql) {
+            Some(name) => {
+                let dat = self.prepare_infile(path, &name, line)?;
+                let (r, err) = self.query_infile(sql, name.as_bytes(), "the data file", &mut |out| {
+                    serve_file(&dat, out).map_err(|e| format!("cannot read {}: {e}", display_name(&dat)))
+                });
+                if let Some(err) = err {
+                    return Err(LoadError::in_file(path, Some(line), err));
+                }
+                r.map(|done| done.affected_rows)
             }
-        }
+            None => self.conn.query_drop(sql).map(|()| self.conn.affected_rows()),
+        };
         match r {
-            Ok(()) => {
-                self.pending_rows += self.conn.affected_rows();
+            Ok(rows) => {
+                self.pending_rows += rows;
                 self.shared.bytes.fetch_add(sql.len() as u64, Ordering::Relaxed);
                 Ok(Step::Ok)
             }
@@ -333,9 +338,9 @@ impl Session {
         }
     }
 
-    /// Sets up the local-infile handler for `name`, a data file beside
-    /// `path`, waiting for it to arrive.
-    fn prepare_infile(&mut self, path: &Path, name: &str, line: u64) -> Result<(), LoadError> {
+    /// The data file `name` beside `path` that a LOAD DATA reads, once it
+    /// has arrived.
+    fn prepare_infile(&mut self, path: &Path, name: &str, line: u64) -> Result<PathBuf, LoadError> {
         let ok = matches!(DumpFile::parse(name), Some(DumpFile::Data { ext: DataExt::Dat, .. }));
         if !ok {
             return Err(LoadError::in_file(path, Some(line), format!("LOAD DATA names {name:?}, which is not a dump data file")));
@@ -354,43 +359,35 @@ impl Session {
         if !self.served.contains(&dat) {
             self.served.push(dat.clone());
         }
-        self.install_infile(name.as_bytes().to_vec(), "the data file", move |out| {
-            serve_file(&dat, out).map_err(|e| format!("cannot read {}: {e}", display_name(&dat)))
-        });
-        Ok(())
+        Ok(dat)
     }
 
-    /// Has the next LOAD DATA LOCAL's file served by `serve`, if the server
-    /// asks for `expected` (`what` names it in the error otherwise). An
-    /// error returned to the client library would leave the protocol out of
-    /// step, so it is kept aside for [`Session::finish_infile`] and the
-    /// server gets the bytes served so far.
-    fn install_infile(
+    /// Runs `sql`, a LOAD DATA LOCAL, with `serve` writing the file if the
+    /// server asks for `expected` (`what` names it in the error otherwise).
+    /// Returns the statement's outcome and, beside it, the error serving
+    /// the file met: the server then got the bytes served so far.
+    fn query_infile(
         &mut self,
-        expected: Vec<u8>,
-        what: &'static str,
-        mut serve: impl FnMut(&mut dyn Write) -> Result<(), String> + Send + 'static,
-    ) {
-        let slot = self.infile_error.clone();
-        *slot.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.conn.set_local_infile_handler(Some(LocalInfileHandler::new(move |requested, out| {
-            let result = if requested != expected.as_slice() {
-                Err(format!("the server asked for {:?} instead of {what}", String::from_utf8_lossy(requested)))
-            } else {
-                serve(out)
-            };
-            if let Err(msg) = result {
-                *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
+        sql: &str,
+        expected: &[u8],
+        what: &str,
+        serve: &mut dyn FnMut(&mut dyn Write) -> Result<(), String>,
+    ) -> (Result<infile::Done, mysql::Error>, Option<String>) {
+        let packet = match self.infile_packet {
+            Some(p) => p,
+            None => {
+                let max: Option<u64> = self.conn.query_first("SELECT @@max_allowed_packet").ok().flatten();
+                let p = infile::packet_size(max.unwrap_or(0));
+                self.infile_packet = Some(p);
+                p
             }
-            Ok(())
-        })));
-    }
-
-    /// Removes the handler of [`Session::install_infile`] after its
-    /// statement; the error serving the file met, if any.
-    fn finish_infile(&mut self) -> Option<String> {
-        self.conn.set_local_infile_handler(None);
-        self.infile_error.lock().unwrap_or_else(|p| p.into_inner()).take()
+        };
+        infile::load_data_local(&mut self.conn, sql, packet, &mut |requested, out| {
+            if requested != expected {
+                return Err(format!("the server asked for {:?} instead of {what}", String::from_utf8_lossy(requested)));
+            }
+            serve(out)
+        })
     }
 
     fn fail(&self, path: &Path, line: u64, e: &mysql::Error) -> LoadError {
@@ -623,9 +620,8 @@ impl Session {
             }
         };
         let session = as_data::Session { binary: charset.eq_ignore_ascii_case("binary") };
-        let mut text = self.rows_text.lock().unwrap_or_else(|p| p.into_inner());
-        text.clear();
-        let rows = as_data::rows_into(sql, head.rows_at, &kinds, session, &mut text, &mut self.scratch)?;
+        self.rows_text.clear();
+        let rows = as_data::rows_into(sql, head.rows_at, &kinds, session, &mut self.rows_text, &mut self.scratch)?;
         Some((as_data::statement(head.table, &charset, &names), rows))
     }
 
@@ -674,17 +670,17 @@ impl Session {
     /// rows served from `rows_text`; `Diverged` unless every row was
     /// stored without a warning.
     fn execute_rows(&mut self, sql: &str, rows: u64, bytes: usize) -> Result<Step, LoadError> {
-        let text = self.rows_text.clone();
-        self.install_infile(as_data::INFILE_NAME.as_bytes().to_vec(), "the rows", move |out| {
-            out.write_all(&text.lock().unwrap_or_else(|p| p.into_inner())).map_err(|e| e.to_string())
+        let text = std::mem::take(&mut self.rows_text);
+        let (r, err) = self.query_infile(sql, as_data::INFILE_NAME.as_bytes(), "the rows", &mut |out| {
+            out.write_all(&text).map_err(|e| e.to_string())
         });
-        let r = self.conn.query_drop(sql);
-        if let Some(err) = self.finish_infile() {
+        self.rows_text = text;
+        if let Some(err) = err {
             return Ok(Step::Diverged(format!("sending rows as LOAD DATA: {err}")));
         }
         match r {
-            Ok(()) => {
-                let (stored, warnings) = (self.conn.affected_rows(), self.conn.warnings());
+            Ok(done) => {
+                let (stored, warnings) = (done.affected_rows, done.warnings);
                 if stored != rows || warnings > 0 {
                     return Ok(Step::Diverged(format!("LOAD DATA stored {stored} of {rows} rows with {warnings} warnings")));
                 }

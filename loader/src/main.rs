@@ -6,6 +6,7 @@ mod cli;
 mod ddl;
 mod exec;
 mod files;
+mod infile;
 mod run;
 mod scheduler;
 mod split;

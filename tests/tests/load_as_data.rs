@@ -232,3 +232,37 @@ fn a_table_that_cannot_roll_back_gets_its_inserts_as_written() {
     let mut c = s.conn();
     assert_eq!(assert_same_rows(&mut c, &fast.name, &plain.name, "m"), 1000);
 }
+
+/// A LOAD DATA LOCAL file goes in packets the server takes: with a
+/// `max_allowed_packet` of 64 KiB, `.dat` files of megabytes and INSERTs
+/// sent as LOAD DATA load whole.
+#[test]
+fn load_data_packets_stay_within_max_allowed_packet() {
+    // A server of its own: the limit is global, and would refuse the
+    // statements of tests running beside this one.
+    let p = PrivateServer::start();
+    let s = &p.server;
+    let mut c = s.conn();
+    c.query_drop("SET GLOBAL max_allowed_packet = 65536").unwrap();
+    let src = s.db_with(
+        "as_data_packets",
+        &[
+            "CREATE TABLE {db}.t (id INT NOT NULL PRIMARY KEY, v VARCHAR(200) NOT NULL, n BIGINT) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, CONCAT(seq, ':', REPEAT('a\\'b\"c\\\\d\\te', 14)), IF(seq % 7 = 0, NULL, seq * 1000003) FROM {db}.seq_1_to_30000",
+        ],
+    );
+    for (format, as_data) in [(&["--load-data"][..], false), (&["-s", "30000"][..], true)] {
+        let t = tempdir();
+        let dir = t.path().join("dump");
+        run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir).args(format));
+        let bytes: u64 = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        assert!(bytes > 4_000_000, "{format:?}: a dump of {bytes} bytes is too small to need many packets");
+        let copy = s.unique_db("as_data_packets_copy");
+        let out = run(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-t", "2", "-v", "3"]));
+        let err = loaded(&out);
+        if as_data {
+            assert!(err.contains("were sent as LOAD DATA"), "{format:?}: the INSERTs must go as LOAD DATA: {err}");
+        }
+        assert_eq!(assert_same_data(s, &src.name, &copy.name), 1, "{format:?}");
+    }
+}
