@@ -198,7 +198,7 @@ impl<'c> Wire<'c> {
         let size = size.clamp(1, MAX_PAYLOAD - 1);
         let mut buf = Vec::with_capacity(4 + size);
         buf.resize(4, 0);
-        Packets { wire: self, buf, size }
+        Packets { wire: self, buf, size, broken: None }
     }
 }
 
@@ -208,6 +208,10 @@ pub struct Packets<'w, 'c> {
     /// The next packet: four bytes for its header, then its payload.
     buf: Vec<u8>,
     size: usize,
+    /// The first failed write to the socket. Whoever writes the packets
+    /// may take that error for its own; [`Packets::finish`] reports it as
+    /// the connection's.
+    broken: Option<io::Error>,
 }
 
 impl Packets<'_, '_> {
@@ -225,8 +229,12 @@ impl Packets<'_, '_> {
         Ok(())
     }
 
-    /// Sends what is left and the empty packet that ends the run.
+    /// Sends what is left and the empty packet that ends the run; fails
+    /// if any packet could not be sent.
     pub fn finish(mut self) -> Result<(), WireError> {
+        if let Some(e) = self.broken.take() {
+            return Err(WireError::Io(e));
+        }
         self.send().map_err(WireError::Io)?;
         let end = [0, 0, 0, self.wire.seq];
         self.wire.seq = self.wire.seq.wrapping_add(1);
@@ -237,7 +245,11 @@ impl Packets<'_, '_> {
 impl Write for Packets<'_, '_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.buf.len() - 4 == self.size {
-            self.send()?;
+            if let Err(e) = self.send() {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.broken.get_or_insert(e);
+                return Err(copy);
+            }
         }
         let n = data.len().min(self.size - (self.buf.len() - 4));
         self.buf.extend_from_slice(&data[..n]);
@@ -367,6 +379,21 @@ mod tests {
         }
         assert_eq!(frames, [(4096, 2), (4096, 3), (1808, 4), (0, 5)]);
         assert!(got == data);
+    }
+
+    /// A packet the socket refused fails the write that sent it and the
+    /// run's end, even if the writer made light of the first.
+    #[test]
+    fn a_refused_packet_fails_the_run() {
+        use std::os::unix::net::UnixStream;
+        let (ours, server) = UnixStream::pair().unwrap();
+        drop(server);
+        // SAFETY: as in the test above.
+        let socket = ManuallyDrop::new(unsafe { File::from_raw_fd(ours.as_raw_fd()) });
+        let mut w = Wire { socket, buf: Vec::new(), start: 0, end: 0, seq: 2, long: Vec::new(), read_size: 64, _conn: PhantomData };
+        let mut p = w.packets(16);
+        assert!(p.write_all(&[7; 40]).is_err());
+        assert!(matches!(p.finish(), Err(WireError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe));
     }
 
     #[test]

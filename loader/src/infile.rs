@@ -72,13 +72,12 @@ fn exchange(
         _ => return Err(WireError::Protocol("no LOCAL INFILE request after a LOAD DATA LOCAL".into())),
     }
     let name = first[1..].to_vec();
-    let mut out = Sent { packets: w.packets(packet), broken: None };
+    let mut out = w.packets(packet);
     let failed = serve(&name, &mut out).err();
-    if let Some(e) = out.broken.take() {
-        return Err(WireError::Io(e));
-    }
+    // A packet that could not be sent fails the connection, whatever
+    // `serve` made of it.
+    out.finish()?;
     *served = failed;
-    out.packets.finish()?;
     let p = w.packet()?;
     let answer = w.payload(&p);
     match answer.first() {
@@ -91,23 +90,4 @@ fn exchange(
 fn done(ok: &[u8]) -> Result<Done, WireError> {
     let ok = wire::ok_packet(ok).ok_or_else(|| WireError::Protocol("a bad OK packet".into()))?;
     Ok(Done { affected_rows: ok.affected_rows, warnings: ok.warnings })
-}
-
-/// The file's packets, keeping aside a failure to send them: that is the
-/// connection's, not the file's, whatever `serve` makes of it.
-struct Sent<'w, 'c> {
-    packets: wire::Packets<'w, 'c>,
-    broken: Option<std::io::Error>,
-}
-
-impl Write for Sent<'_, '_> {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.packets.write(data).inspect_err(|e| {
-            self.broken.get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
-        })
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.packets.flush()
-    }
 }
