@@ -85,7 +85,7 @@ fn query(w: &mut Wire<'_>, sql: &str, on_row: &mut dyn FnMut(Row<'_>) -> anyhow:
         let data = w.payload(&p);
         match data.first() {
             Some(0xff) => return Err(RowsError::Wire(wire::server_error(data))),
-            Some(0xfe) if data.len() < 9 => {
+            _ if wire::is_eof(data) => {
                 let status = data.get(3..5).map(|s| u16::from_le_bytes([s[0], s[1]])).unwrap_or(0);
                 if status & SERVER_MORE_RESULTS_EXISTS != 0 {
                     return Err(protocol("more than one result set"));
