@@ -107,6 +107,9 @@ pub struct Database {
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub databases: Vec<Database>,
+    /// With `-U`: the selected base tables skipped as not updated lately,
+    /// as `db.table`.
+    pub not_updated: Vec<String>,
 }
 
 /// A value as text; names in information_schema are UTF-8.
@@ -236,6 +239,22 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
     }
 
     let mut catalog = Catalog::default();
+    // `-U DAYS`: base tables last updated before then are left out. A table
+    // without an UPDATE_TIME (InnoDB's before its first change since the
+    // server started) is dumped, as the comparison with NULL is not true.
+    let not_updated: std::collections::BTreeSet<(String, String)> = match opts.updated_since {
+        None => Default::default(),
+        Some(days) => rows(
+            conn,
+            &format!(
+                "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({list}) \
+                 AND TABLE_TYPE = 'BASE TABLE' AND UPDATE_TIME < NOW() - INTERVAL {days} DAY"
+            ),
+        )?
+        .iter()
+        .map(|r| (text(&r[0]), text(&r[1])))
+        .collect(),
+    };
     let table_rows = rows(
         conn,
         &format!(
@@ -263,6 +282,11 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
             continue;
         }
         let key_id = (db.clone(), name.clone());
+        if kind == ObjectKind::Table && not_updated.contains(&key_id) {
+            log::info!("skipping {db}.{name}: not updated in the last {} days", opts.updated_since.unwrap_or(0));
+            catalog.not_updated.push(format!("{db}.{name}"));
+            continue;
+        }
         let cols = columns.remove(&key_id).unwrap_or_default();
         let key_columns: Vec<String> = keys.get(&key_id).and_then(|k| k.values().next().cloned()).unwrap_or_default();
         let key = key_columns.first().map(|c| ChunkKey {

@@ -66,6 +66,11 @@ pub struct FilterArgs {
     /// Dump only rows matching this condition (added to every data query)
     #[arg(long = "where", value_name = "SQL")]
     pub where_clause: Option<String>,
+    /// Skip base tables whose UPDATE_TIME is more than DAYS days old (tables
+    /// without one are dumped); the skipped ones are listed in
+    /// `not_updated_tables`
+    #[arg(short = 'U', long, value_name = "DAYS")]
+    pub updated_since: Option<u32>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -81,8 +86,17 @@ pub struct LockArgs {
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
     pub trx_tables: Option<String>,
     /// Hold the global lock until non-transactional tables are dumped (the default)
-    #[arg(long)]
+    #[arg(long, visible_alias = "less-locking")]
     pub no_trx_tables: bool,
+    /// Run each job after a savepoint and roll back to it when done, so that a
+    /// worker holds no metadata lock on the tables it has finished (DDL on them
+    /// need not wait for the end of the dump)
+    #[arg(long)]
+    pub use_savepoints: bool,
+    /// Take no backup locks: accepted as mydumper takes it; rdumper locks with
+    /// FLUSH TABLES WITH READ LOCK and never takes backup locks
+    #[arg(long)]
+    pub no_backup_locks: bool,
     /// Seconds a running query may take before the dump refuses to lock
     #[arg(short = 'l', long, default_value_t = 60, value_name = "SECONDS")]
     pub long_query_guard: u64,
@@ -301,6 +315,8 @@ pub struct Options {
     pub build_empty_files: bool,
     pub format: Format,
     pub lock: LockMode,
+    pub use_savepoints: bool,
+    pub updated_since: Option<u32>,
     pub long_query_guard: u64,
     pub kill_long_queries: bool,
     pub lock_wait_timeout: Option<u64>,
@@ -436,6 +452,8 @@ impl Cli {
             build_empty_files: self.output.build_empty_files,
             format,
             lock,
+            use_savepoints: self.lock.use_savepoints,
+            updated_since: filter_args.updated_since,
             long_query_guard: self.lock.long_query_guard,
             kill_long_queries: self.lock.kill_long_queries,
             lock_wait_timeout: self.lock.lock_wait_timeout,
@@ -478,6 +496,25 @@ mod tests {
         assert_eq!(mb(&["--stream", "-F", "64"]), 64);
         assert_eq!(mb(&["--stream", "NO_STREAM"]), 0);
         assert_eq!(mb(&["-F", "8"]), 8);
+    }
+
+    /// mydumper 0.10's lock options: `--less-locking` is `--no-trx-tables`
+    /// (the lock is held until the non-transactional tables are dumped);
+    /// `--no-backup-locks` changes nothing, as no backup locks are taken.
+    #[test]
+    fn mydumper_010_lock_options() {
+        use clap::Parser;
+        let opts = |args: &[&str]| {
+            let argv: Vec<&str> = ["rdumper", "-B", "db"].iter().chain(args).copied().collect();
+            Cli::try_parse_from(argv).unwrap().into_options().unwrap()
+        };
+        assert_eq!(opts(&["--trx-tables"]).lock, LockMode::TrxOnly);
+        assert_eq!(opts(&["--trx-tables", "--less-locking"]).lock, LockMode::Full);
+        assert_eq!(opts(&["--less-locking", "--no-backup-locks"]).lock, opts(&[]).lock);
+        let o = opts(&["--use-savepoints", "-U", "7"]);
+        assert!(o.use_savepoints);
+        assert_eq!(o.updated_since, Some(7));
+        assert!(Cli::try_parse_from(["rdumper", "-U", "soon"]).is_err());
     }
 
     #[test]

@@ -176,6 +176,9 @@ fn dump(
     let mut conns = Vec::with_capacity(opts.threads);
     for i in 0..opts.threads {
         let mut c = snapshot::connect(cfg, opts, sql_mode).with_context(|| format!("worker {i}"))?;
+        if opts.use_savepoints && !snapshot::savepoint_session(&mut c) && i == 0 {
+            log::warn!("--use-savepoints: cannot turn off the binary log of the workers' sessions (it needs SUPER or BINLOG ADMIN); with it on, the server keeps each table's metadata lock to the end of the dump");
+        }
         snapshot::start_transaction(&mut c).with_context(|| format!("worker {i}"))?;
         conns.push(c);
     }
@@ -190,6 +193,11 @@ fn dump(
 
     if out.stream.is_some() {
         let path = out.write_plain(&DumpFile::MetadataHeader.file_name(), &meta.header_text())?;
+        out.publish(&path)?;
+    }
+    if opts.updated_since.is_some() {
+        let list: String = cat.not_updated.iter().map(|t| format!("{t}\n")).collect();
+        let path = out.write_plain(&DumpFile::NotUpdatedTables.file_name(), &list)?;
         out.publish(&path)?;
     }
 

@@ -173,6 +173,7 @@ mod tests {
             omit_from_file: None,
             ignore_engines: None,
             where_clause: None,
+            updated_since: None,
         }
     }
 

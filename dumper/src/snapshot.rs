@@ -70,6 +70,15 @@ pub fn connect(cfg: &ConnectionConfig, opts: &Options, sql_mode: &str) -> Result
     Ok(conn)
 }
 
+/// `--use-savepoints`: the server releases the metadata locks taken after a
+/// savepoint on ROLLBACK TO SAVEPOINT only in a session that writes no binary
+/// log, so a worker (which only reads) turns its logging off before its
+/// transaction starts. Without the privilege for that (SUPER or BINLOG
+/// ADMIN) the savepoints still run but the locks stay; false says so.
+pub fn savepoint_session(conn: &mut mysql::Conn) -> bool {
+    exec(conn, "SET SESSION sql_log_bin = 0").is_ok()
+}
+
 /// Starts the worker's snapshot transaction.
 pub fn start_transaction(conn: &mut mysql::Conn) -> Result<()> {
     exec(conn, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;

@@ -188,7 +188,7 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
         if !ctx.control.aborted() {
             // A panic fails the dump like an error: the job is still
             // counted as done, so the phase that waits for it ends.
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(conn, ctx, &job)))
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job_in_savepoint(conn, ctx, &job)))
                 .unwrap_or_else(|p| Err(anyhow!("internal error: {}", panic_text(&p))));
             if let Err(e) = r {
                 if !ctx.control.aborted() {
@@ -204,6 +204,21 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
     p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str)).unwrap_or("a worker panicked")
+}
+
+/// With `--use-savepoints` a job runs after a savepoint, and the transaction
+/// rolls back to it when the job is done: that releases the metadata locks
+/// the job's queries took, while the snapshot stays the same.
+fn run_job_in_savepoint(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
+    if !ctx.opts.use_savepoints {
+        return run_job(conn, ctx, job);
+    }
+    let exec = |conn: &mut mysql::Conn, q: &str| {
+        conn.query_drop(q).map_err(|e| anyhow!("{} ({q})", common::conn::server_message(&e)))
+    };
+    exec(conn, "SAVEPOINT rdumper")?;
+    run_job(conn, ctx, job)?;
+    exec(conn, "ROLLBACK TO SAVEPOINT rdumper")
 }
 
 fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {

@@ -6,6 +6,7 @@ mod dump_support;
 use std::collections::BTreeSet;
 
 use dump_support::*;
+use mysql::prelude::Queryable;
 use integration_tests::*;
 
 fn names(dir: &std::path::Path) -> BTreeSet<String> {
@@ -141,4 +142,98 @@ fn statement_size_bounds_each_insert() {
     let meta = common::metadata::Metadata::parse(&std::fs::read_to_string(dir.join("metadata")).unwrap()).unwrap();
     let max = meta.max_statement_size.unwrap();
     assert!(max > 1000 && max <= 2000, "max-statement-size {max}");
+}
+
+#[test]
+fn updated_since_skips_tables_not_changed_lately() {
+    let s = server();
+    let db = s.db_with(
+        "upd",
+        &[
+            "CREATE TABLE {db}.fresh (id INT PRIMARY KEY) ENGINE=InnoDB",
+            "INSERT INTO {db}.fresh VALUES (1), (2)",
+            "CREATE TABLE {db}.stale (id INT PRIMARY KEY) ENGINE=MyISAM",
+            "INSERT INTO {db}.stale VALUES (1)",
+        ],
+    );
+    // MyISAM's UPDATE_TIME is its data file's modification time.
+    let mut c = s.conn();
+    c.query_drop("FLUSH TABLES").unwrap();
+    let datadir: String = c.query_first("SELECT @@datadir").unwrap().unwrap();
+    let data_file = std::path::Path::new(&datadir).join(&db.name).join("stale.MYD");
+    run_ok(std::process::Command::new("touch").args(["-d", "10 days ago"]).arg(&data_file));
+
+    let (_t, dir) = dump_dir(&s, &["-B", &db.name, "-U", "2"]);
+    let n = names(&dir);
+    let fresh = format!("{}.fresh.00000.sql", db.name);
+    assert!(n.contains(&fresh) && n.contains(&format!("{}.fresh-schema.sql", db.name)), "{n:?}");
+    assert!(!n.iter().any(|f| f.contains("stale")), "{n:?}");
+    let listed = std::fs::read_to_string(dir.join("not_updated_tables")).unwrap();
+    assert_eq!(listed, format!("{}.stale\n", db.name));
+    // A window that reaches back past the change takes both tables, and the
+    // list is written empty.
+    let (_t, dir) = dump_dir(&s, &["-B", &db.name, "-U", "30"]);
+    assert!(names(&dir).contains(&format!("{}.stale.00000.sql", db.name)));
+    assert_eq!(std::fs::read_to_string(dir.join("not_updated_tables")).unwrap(), "");
+
+    // rloader loads such a dump and passes over the list.
+    let (_t, dir) = dump_dir(&s, &["-B", &db.name, "-U", "2"]);
+    let copy = s.unique_db("upd_copy");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", &db.name]));
+    let (src, dst) = (table_sums(&mut c, &db.name), table_sums(&mut c, &copy.name));
+    assert_eq!(dst.keys().collect::<Vec<_>>(), vec!["fresh"], "{dst:?}");
+    assert_eq!(src["fresh"], dst["fresh"]);
+}
+
+/// `--use-savepoints`: DDL on a table the dump has finished goes through
+/// while the dump is still at work on another; without it the worker's
+/// transaction keeps the table's metadata lock to the end.
+#[test]
+fn savepoints_release_finished_tables() {
+    use std::io::Read;
+    let s = server();
+    let db = s.db_with(
+        "svp",
+        &[
+            // Non-transactional: dumped first, under the global lock.
+            "CREATE TABLE {db}.small (id INT PRIMARY KEY) ENGINE=MyISAM",
+            "INSERT INTO {db}.small VALUES (1), (2), (3)",
+            "CREATE TABLE {db}.big (id INT PRIMARY KEY, pad CHAR(200) NOT NULL) ENGINE=InnoDB",
+            "INSERT INTO {db}.big SELECT seq, REPEAT('x', 200) FROM {db}.seq_1_to_200000",
+        ],
+    );
+    for savepoints in [true, false] {
+        // The stream is not read until the ALTER is done, so the dump stops
+        // in `big` once the pipe and the stream buffer are full.
+        let mut cmd = rdumper_for(&s);
+        cmd.args(["-B", &db.name, "-t", "1", "--stream", "--stream-buffer", "1M"]);
+        if savepoints {
+            cmd.arg("--use-savepoints");
+        }
+        let mut child =
+            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let mut c = s.conn();
+        let reading_big = format!("INFO LIKE '%FROM `{}`.`big`%'", db.name);
+        wait_until(std::time::Duration::from_secs(60), "the dump reading big", || {
+            !process_ids(&mut c, &reading_big).is_empty()
+        });
+        c.query_drop("SET SESSION lock_wait_timeout = 1").unwrap();
+        let alter = c.query_drop(format!("ALTER TABLE `{}`.small ADD COLUMN n INT", db.name));
+
+        let mut stream = Vec::new();
+        child.stdout.take().unwrap().read_to_end(&mut stream).unwrap();
+        let status = wait_exit(&mut child, std::time::Duration::from_secs(120), "rdumper");
+        assert!(status.success(), "{}", read_stderr(&mut child));
+        let files = parse_stream(&stream[..]);
+        let small = files.iter().find(|(n, _)| *n == format!("{}.small.00000.sql", db.name)).expect("small's data");
+        assert!(String::from_utf8_lossy(&small.1).contains("(3)"));
+        assert!(files.iter().any(|(n, _)| *n == format!("{}.big.00000.sql", db.name)));
+        if savepoints {
+            alter.unwrap_or_else(|e| panic!("with --use-savepoints the ALTER should not wait: {e}"));
+            c.query_drop(format!("ALTER TABLE `{}`.small DROP COLUMN n", db.name)).unwrap();
+        } else {
+            let e = alter.expect_err("without savepoints the worker holds small's metadata lock");
+            assert!(e.to_string().contains("Lock wait timeout"), "{e}");
+        }
+    }
 }
