@@ -82,6 +82,10 @@ pub struct LockArgs {
     /// Take no global read lock (the dump may be inconsistent)
     #[arg(short = 'k', long)]
     pub no_locks: bool,
+    /// Lock the selected tables with LOCK TABLES … READ instead of taking the
+    /// global read lock: writes to other tables go on meanwhile
+    #[arg(long)]
+    pub lock_all_tables: bool,
     /// Treat every table as transactional: release the lock at once (=1, default off)
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
     pub trx_tables: Option<String>,
@@ -315,6 +319,8 @@ pub struct Options {
     pub build_empty_files: bool,
     pub format: Format,
     pub lock: LockMode,
+    /// `--lock-all-tables`: the lock is LOCK TABLES on the selected tables.
+    pub lock_all_tables: bool,
     pub use_savepoints: bool,
     pub updated_since: Option<u32>,
     pub long_query_guard: u64,
@@ -396,6 +402,9 @@ impl Cli {
                 other => bail!("--trx-tables: expected 0 or 1, got {other:?}"),
             },
         };
+        if self.lock.no_locks && self.lock.lock_all_tables {
+            bail!("-k/--no-locks and --lock-all-tables exclude each other");
+        }
         let lock = if self.lock.no_locks {
             LockMode::None
         } else if self.lock.trx_consistency_only || (trx_tables && !self.lock.no_trx_tables) {
@@ -452,6 +461,7 @@ impl Cli {
             build_empty_files: self.output.build_empty_files,
             format,
             lock,
+            lock_all_tables: self.lock.lock_all_tables,
             use_savepoints: self.lock.use_savepoints,
             updated_since: filter_args.updated_since,
             long_query_guard: self.lock.long_query_guard,
@@ -515,6 +525,9 @@ mod tests {
         assert!(o.use_savepoints);
         assert_eq!(o.updated_since, Some(7));
         assert!(Cli::try_parse_from(["rdumper", "-U", "soon"]).is_err());
+        assert!(opts(&["--lock-all-tables"]).lock_all_tables);
+        let both = Cli::try_parse_from(["rdumper", "-k", "--lock-all-tables"]).unwrap().into_options();
+        assert!(both.is_err());
     }
 
     #[test]

@@ -147,6 +147,15 @@ pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
     outcome
 }
 
+/// What the dump locks with, for the log.
+fn lock_name(opts: &Options) -> &'static str {
+    if opts.lock_all_tables {
+        "table locks (--lock-all-tables)"
+    } else {
+        "global read lock"
+    }
+}
+
 fn is_abort(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.to_string() == Control::aborted_error().to_string())
 }
@@ -167,7 +176,14 @@ fn dump(
         }
         LockMode::Full | LockMode::TrxOnly => {
             snapshot::long_query_guard(main, opts)?;
-            snapshot::lock(main)?;
+            if opts.lock_all_tables {
+                // The tables to lock are listed before the lock; the catalog
+                // the dump works from is read again under it.
+                let selected = catalog::load(main, opts, &FileNameMapper::new())?;
+                snapshot::lock_tables(main, &selected)?;
+            } else {
+                snapshot::lock(main)?;
+            }
             locked = true;
         }
     }
@@ -188,7 +204,7 @@ fn dump(
     if locked && opts.lock == LockMode::TrxOnly {
         snapshot::unlock(main)?;
         locked = false;
-        log::info!("global read lock released");
+        log::info!("{} released", lock_name(opts));
     }
 
     if out.stream.is_some() {
@@ -348,7 +364,7 @@ fn phases(
     if *locked {
         snapshot::unlock(main)?;
         *locked = false;
-        log::info!("global read lock released");
+        log::info!("{} released", lock_name(opts));
     }
 
     // Phase 2: the other data, then views and triggers.

@@ -7,7 +7,7 @@ use common::conn::{server_message, ConnectionConfig};
 use common::metadata::SourcePosition;
 use mysql::prelude::Queryable;
 
-use crate::catalog::{rows, text};
+use crate::catalog::{rows, text, Catalog, ObjectKind};
 use crate::cli::Options;
 
 /// Runs one statement, with the statement in the error.
@@ -122,6 +122,25 @@ pub fn long_query_guard(conn: &mut mysql::Conn, opts: &Options) -> Result<()> {
 pub fn lock(conn: &mut mysql::Conn) -> Result<()> {
     exec(conn, "FLUSH NO_WRITE_TO_BINLOG TABLES").context("cannot flush tables before locking")?;
     exec(conn, "FLUSH TABLES WITH READ LOCK").context("cannot take the global read lock")
+}
+
+/// `--lock-all-tables`: LOCK TABLES … READ on every base table of the
+/// catalog, in one statement, in place of the global read lock. Writes to
+/// these tables wait as they would for the global lock; other tables stay
+/// writable.
+pub fn lock_tables(conn: &mut mysql::Conn, cat: &Catalog) -> Result<()> {
+    let tables: Vec<String> = cat
+        .databases
+        .iter()
+        .flat_map(|db| db.tables.iter())
+        .filter(|t| t.kind == ObjectKind::Table)
+        .map(|t| format!("{} READ", t.qualified()))
+        .collect();
+    if tables.is_empty() {
+        return Ok(());
+    }
+    exec(conn, &format!("LOCK TABLES {}", tables.join(", ")))
+        .with_context(|| format!("cannot lock the {} selected tables (--lock-all-tables)", tables.len()))
 }
 
 pub fn unlock(conn: &mut mysql::Conn) -> Result<()> {

@@ -190,7 +190,6 @@ fn updated_since_skips_tables_not_changed_lately() {
 /// transaction keeps the table's metadata lock to the end.
 #[test]
 fn savepoints_release_finished_tables() {
-    use std::io::Read;
     let s = server();
     let db = s.db_with(
         "svp",
@@ -203,28 +202,15 @@ fn savepoints_release_finished_tables() {
         ],
     );
     for savepoints in [true, false] {
-        // The stream is not read until the ALTER is done, so the dump stops
-        // in `big` once the pipe and the stream buffer are full.
-        let mut cmd = rdumper_for(&s);
-        cmd.args(["-B", &db.name, "-t", "1", "--stream", "--stream-buffer", "1M"]);
+        let mut args = vec!["-B", db.name.as_str()];
         if savepoints {
-            cmd.arg("--use-savepoints");
+            args.push("--use-savepoints");
         }
-        let mut child =
-            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let child = stalled_stream_dump(&s, &args, &db.name, "big");
         let mut c = s.conn();
-        let reading_big = format!("INFO LIKE '%FROM `{}`.`big`%'", db.name);
-        wait_until(std::time::Duration::from_secs(60), "the dump reading big", || {
-            !process_ids(&mut c, &reading_big).is_empty()
-        });
         c.query_drop("SET SESSION lock_wait_timeout = 1").unwrap();
         let alter = c.query_drop(format!("ALTER TABLE `{}`.small ADD COLUMN n INT", db.name));
-
-        let mut stream = Vec::new();
-        child.stdout.take().unwrap().read_to_end(&mut stream).unwrap();
-        let status = wait_exit(&mut child, std::time::Duration::from_secs(120), "rdumper");
-        assert!(status.success(), "{}", read_stderr(&mut child));
-        let files = parse_stream(&stream[..]);
+        let files = finish_stalled(child);
         let small = files.iter().find(|(n, _)| *n == format!("{}.small.00000.sql", db.name)).expect("small's data");
         assert!(String::from_utf8_lossy(&small.1).contains("(3)"));
         assert!(files.iter().any(|(n, _)| *n == format!("{}.big.00000.sql", db.name)));
@@ -236,4 +222,85 @@ fn savepoints_release_finished_tables() {
             assert!(e.to_string().contains("Lock wait timeout"), "{e}");
         }
     }
+}
+
+/// Starts rdumper on `args` with `--stream` and a small stream buffer, and
+/// returns once a worker reads `table`: the stream is not read yet, so the
+/// dump stays in that table until `finish_stalled` reads it.
+fn stalled_stream_dump(s: &Server, args: &[&str], db: &str, table: &str) -> std::process::Child {
+    let mut child = rdumper_for(s)
+        .args(args)
+        .args(["-t", "1", "--stream", "--stream-buffer", "1M"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut c = s.conn();
+    let reading = format!("INFO LIKE '%FROM `{db}`.`{table}`%'");
+    wait_until(std::time::Duration::from_secs(60), "the dump reading the table", || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("rdumper ended early ({status}): {}", read_stderr(&mut child));
+        }
+        !process_ids(&mut c, &reading).is_empty()
+    });
+    child
+}
+
+/// Reads the stalled dump's stream to its end; the dump must succeed.
+fn finish_stalled(mut child: std::process::Child) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut stream = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut stream).unwrap();
+    let status = wait_exit(&mut child, std::time::Duration::from_secs(120), "rdumper");
+    assert!(status.success(), "{}", read_stderr(&mut child));
+    parse_stream(&stream[..])
+}
+
+/// `--lock-all-tables`: while the lock is held (here during a MyISAM
+/// table's data), writes to the selected tables wait and writes elsewhere
+/// go on; the global read lock of the default blocks both. On a server of
+/// its own, as that global lock would make other tests' writes wait.
+#[test]
+fn lock_all_tables_locks_only_the_selection() {
+    let private = PrivateServer::start();
+    let s = &private.server;
+    let db = s.db_with(
+        "lat",
+        &[
+            "CREATE TABLE {db}.slow (id INT PRIMARY KEY, pad CHAR(200) NOT NULL) ENGINE=MyISAM",
+            "INSERT INTO {db}.slow SELECT seq, REPEAT('x', 200) FROM {db}.seq_1_to_200000",
+            "CREATE TABLE {db}.inno (id INT PRIMARY KEY) ENGINE=InnoDB",
+            "INSERT INTO {db}.inno VALUES (1)",
+        ],
+    );
+    let other = s.db_with("lat_other", &["CREATE TABLE {db}.w (id INT PRIMARY KEY) ENGINE=InnoDB"]);
+    let mut c = s.conn();
+    c.query_drop("SET SESSION lock_wait_timeout = 1").unwrap();
+    let timed_out = |r: Result<(), mysql::Error>| match r {
+        Err(e) => assert!(e.to_string().contains("Lock wait timeout"), "{e}"),
+        Ok(()) => panic!("the write should have waited for the dump's lock"),
+    };
+    for (n, lock_all) in [(1, true), (2, false)] {
+        let mut args = vec!["-B", db.name.as_str()];
+        if lock_all {
+            args.push("--lock-all-tables");
+        }
+        let child = stalled_stream_dump(s, &args, &db.name, "slow");
+        let elsewhere = c.query_drop(format!("INSERT INTO `{}`.w VALUES ({n})", other.name));
+        timed_out(c.query_drop(format!("INSERT INTO `{}`.inno VALUES (100 + {n})", db.name)));
+        if lock_all {
+            elsewhere.unwrap();
+        } else {
+            timed_out(elsewhere);
+        }
+        let files = finish_stalled(child);
+        let inno = files.iter().find(|(f, _)| *f == format!("{}.inno.00000.sql", db.name)).expect("inno's data");
+        assert!(String::from_utf8_lossy(&inno.1).contains("(1)"));
+        assert!(files.iter().any(|(f, _)| *f == format!("{}.slow.00000.sql", db.name)));
+    }
+    // A directory dump with it loads back to the same data.
+    let (_t, dir) = dump_dir(s, &["-B", &db.name, "--lock-all-tables"]);
+    let copy = s.unique_db("lat_copy");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", &db.name]));
+    assert_eq!(assert_same_data(s, &db.name, &copy.name), 2);
 }
