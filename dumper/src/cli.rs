@@ -139,6 +139,15 @@ pub struct ObjectArgs {
     /// Write checksums into the metadata (data checksums)
     #[arg(short = 'M', long)]
     pub checksum_all: bool,
+    /// Server errors (codes, comma-separated) that skip the object they hit
+    /// with a warning instead of failing the dump, e.g. 1146 for a table
+    /// dropped while the dump runs
+    #[arg(long, value_name = "CODES")]
+    pub ignore_errors: Option<String>,
+    /// Same as --ignore-errors 1146: a table dropped during the dump is
+    /// skipped with a warning
+    #[arg(long = "success-on-1146")]
+    pub success_on_1146: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -322,6 +331,8 @@ pub struct Options {
     /// `--lock-all-tables`: the lock is LOCK TABLES on the selected tables.
     pub lock_all_tables: bool,
     pub use_savepoints: bool,
+    /// Server error codes that skip a job with a warning.
+    pub ignore_errors: Vec<u16>,
     pub updated_since: Option<u32>,
     pub long_query_guard: u64,
     pub kill_long_queries: bool,
@@ -431,6 +442,13 @@ impl Cli {
             bail!("-s/--statement-size must be more than 0");
         }
         let stream_buffer = parse_size(&self.output.stream_buffer).context("--stream-buffer")?;
+        let mut ignore_errors = Vec::new();
+        for code in self.objects.ignore_errors.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|c| !c.is_empty()) {
+            ignore_errors.push(code.parse::<u16>().map_err(|_| anyhow::anyhow!("--ignore-errors: {code:?} is not an error code"))?);
+        }
+        if self.objects.success_on_1146 {
+            ignore_errors.push(1146);
+        }
         Ok(Options {
             threads: self.app.worker_count().max(1),
             outputdir: self.output.outputdir,
@@ -463,6 +481,7 @@ impl Cli {
             lock,
             lock_all_tables: self.lock.lock_all_tables,
             use_savepoints: self.lock.use_savepoints,
+            ignore_errors,
             updated_since: filter_args.updated_since,
             long_query_guard: self.lock.long_query_guard,
             kill_long_queries: self.lock.kill_long_queries,
@@ -526,6 +545,9 @@ mod tests {
         assert_eq!(o.updated_since, Some(7));
         assert!(Cli::try_parse_from(["rdumper", "-U", "soon"]).is_err());
         assert!(opts(&["--lock-all-tables"]).lock_all_tables);
+        assert_eq!(opts(&["--success-on-1146"]).ignore_errors, vec![1146]);
+        assert_eq!(opts(&["--ignore-errors", "1146, 1356"]).ignore_errors, vec![1146, 1356]);
+        assert!(Cli::try_parse_from(["rdumper", "--ignore-errors", "x"]).unwrap().into_options().is_err());
         let both = Cli::try_parse_from(["rdumper", "-k", "--lock-all-tables"]).unwrap().into_options();
         assert!(both.is_err());
     }

@@ -191,8 +191,10 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job_in_savepoint(conn, ctx, &job)))
                 .unwrap_or_else(|p| Err(anyhow!("internal error: {}", panic_text(&p))));
             if let Err(e) = r {
-                if !ctx.control.aborted() {
-                    ctx.control.fail(e.context(job.describe()));
+                match server_error_code(&e).filter(|c| ctx.opts.ignore_errors.contains(c)) {
+                    Some(code) => log::warn!("{}: {e:#}; skipped (--ignore-errors {code})", job.describe()),
+                    None if !ctx.control.aborted() => ctx.control.fail(e.context(job.describe())),
+                    None => {}
                 }
             }
         }
@@ -200,6 +202,23 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
     }
     // Ends the snapshot; the connection closes when dropped.
     let _ = conn.query_drop("ROLLBACK");
+}
+
+/// The code of the server error behind `e`, whichever way it was read
+/// (the client library's errors and the rows read from the socket both say
+/// `ERROR <code> (<state>): …`).
+fn server_error_code(e: &anyhow::Error) -> Option<u16> {
+    e.chain().find_map(|c| {
+        let text = c.to_string();
+        let at = text.find("ERROR ")? + "ERROR ".len();
+        let rest = &text[at..];
+        let (code, tail) = rest.split_once(' ')?;
+        if tail.starts_with('(') {
+            code.parse().ok()
+        } else {
+            None
+        }
+    })
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {

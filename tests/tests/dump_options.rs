@@ -304,3 +304,45 @@ fn lock_all_tables_locks_only_the_selection() {
     run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", &db.name]));
     assert_eq!(assert_same_data(s, &db.name, &copy.name), 2);
 }
+
+/// A table dropped while the dump runs (here after its schema was dumped,
+/// which `--use-savepoints` lets DDL do): the dump fails and names it, or
+/// with `--success-on-1146` skips it with a warning and finishes.
+#[test]
+fn table_dropped_during_the_dump() {
+    let s = server();
+    let db = s.db_with(
+        "gone",
+        &[
+            "CREATE TABLE {db}.big (id INT PRIMARY KEY, pad CHAR(200) NOT NULL) ENGINE=InnoDB",
+            "INSERT INTO {db}.big SELECT seq, REPEAT('x', 200) FROM {db}.seq_1_to_200000",
+        ],
+    );
+    let mut c = s.conn();
+    for skip in [false, true] {
+        c.query_drop(format!("CREATE TABLE `{}`.small (id INT PRIMARY KEY) ENGINE=InnoDB", db.name)).unwrap();
+        c.query_drop(format!("INSERT INTO `{}`.small VALUES (1)", db.name)).unwrap();
+        let mut args = vec!["-B", db.name.as_str(), "--use-savepoints"];
+        if skip {
+            args.push("--success-on-1146");
+        }
+        // Largest first: `small`'s data comes after `big`'s.
+        let mut child = stalled_stream_dump(&s, &args, &db.name, "big");
+        c.query_drop(format!("DROP TABLE `{}`.small", db.name)).unwrap();
+        let mut stream = Vec::new();
+        std::io::Read::read_to_end(&mut child.stdout.take().unwrap(), &mut stream).unwrap();
+        let status = wait_exit(&mut child, std::time::Duration::from_secs(120), "rdumper");
+        let log = read_stderr(&mut child);
+        assert!(log.contains("small") && log.contains("1146"), "{log}");
+        if skip {
+            assert!(status.success(), "{log}");
+            let files = parse_stream(&stream[..]);
+            let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(names.contains(&format!("{}.big.00000.sql", db.name).as_str()), "{names:?}");
+            assert!(!names.contains(&format!("{}.small.00000.sql", db.name).as_str()), "{names:?}");
+            assert_eq!(names.last(), Some(&"metadata"));
+        } else {
+            assert!(!status.success(), "a vanished table must fail the dump: {log}");
+        }
+    }
+}
