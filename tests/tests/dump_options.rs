@@ -195,11 +195,10 @@ fn savepoints_release_finished_tables() {
         "svp",
         &[
             // Non-transactional: dumped first, under the global lock.
-            "CREATE TABLE {db}.small (id INT PRIMARY KEY) ENGINE=MyISAM",
-            "INSERT INTO {db}.small VALUES (1), (2), (3)",
-            "CREATE TABLE {db}.big (id INT PRIMARY KEY, pad CHAR(200) NOT NULL) ENGINE=InnoDB",
-            "INSERT INTO {db}.big SELECT seq, REPEAT('x', 200) FROM {db}.seq_1_to_200000",
-        ],
+            &["CREATE TABLE {db}.small (id INT PRIMARY KEY) ENGINE=MyISAM", "INSERT INTO {db}.small VALUES (1), (2), (3)"][..],
+            &BIG_TABLE[..],
+        ]
+        .concat(),
     );
     for savepoints in [true, false] {
         let mut args = vec!["-B", db.name.as_str()];
@@ -223,6 +222,13 @@ fn savepoints_release_finished_tables() {
         }
     }
 }
+
+/// A table of 200,000 rows (about 40 MB of dump), for dumps that must stay
+/// in one table a while.
+const BIG_TABLE: [&str; 2] = [
+    "CREATE TABLE {db}.big (id INT PRIMARY KEY, pad CHAR(200) NOT NULL) ENGINE=InnoDB",
+    "INSERT INTO {db}.big SELECT seq, REPEAT('x', 200) FROM {db}.seq_1_to_200000",
+];
 
 /// Starts rdumper on `args` with `--stream` and a small stream buffer, and
 /// returns once a worker reads `table`: the stream is not read yet, so the
@@ -311,13 +317,7 @@ fn lock_all_tables_locks_only_the_selection() {
 #[test]
 fn table_dropped_during_the_dump() {
     let s = server();
-    let db = s.db_with(
-        "gone",
-        &[
-            "CREATE TABLE {db}.big (id INT PRIMARY KEY, pad CHAR(200) NOT NULL) ENGINE=InnoDB",
-            "INSERT INTO {db}.big SELECT seq, REPEAT('x', 200) FROM {db}.seq_1_to_200000",
-        ],
-    );
+    let db = s.db_with("gone", &BIG_TABLE);
     let mut c = s.conn();
     for skip in [false, true] {
         c.query_drop(format!("CREATE TABLE `{}`.small (id INT PRIMARY KEY) ENGINE=InnoDB", db.name)).unwrap();
