@@ -140,6 +140,16 @@ pub struct LoadArgs {
     #[arg(long, help_heading = "Filter Options")]
     pub no_data: bool,
 
+    /// Do not create tables or sequences: their data loads into existing ones
+    /// (views, triggers, routines and events are still created)
+    #[arg(long, help_heading = "Filter Options")]
+    pub skip_create_table: bool,
+
+    /// Do not create databases (the dump's `-schema-create.sql` files, or the
+    /// -B target): they must exist
+    #[arg(long, help_heading = "Filter Options")]
+    pub skip_create_database: bool,
+
     /// Do not import databases, tables, views, triggers, routines or events;
     /// data loads into existing tables
     #[arg(long, alias = "no-schema", help_heading = "Filter Options")]

@@ -108,6 +108,8 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         regex,
         no_data: load.no_data,
         no_schemas: load.no_schemas,
+        skip_create_table: load.skip_create_table,
+        skip_create_database: load.skip_create_database,
         skip_triggers: load.skip_triggers,
         skip_post: load.skip_post,
         optimize_keys: load.optimize_keys,

@@ -46,6 +46,10 @@ pub struct Selection {
     pub regex: Vec<fancy_regex::Regex>,
     pub no_data: bool,
     pub no_schemas: bool,
+    /// `--skip-create-table`: tables and sequences exist already.
+    pub skip_create_table: bool,
+    /// `--skip-create-database`: databases exist already.
+    pub skip_create_database: bool,
     pub skip_triggers: bool,
     pub skip_post: bool,
     pub optimize_keys: OptimizeKeys,
@@ -341,7 +345,9 @@ impl<'a> Scheduler<'a> {
             started: Instant::now(),
         };
         self.refresh_vars(&mut d);
-        if let Some(t) = &self.sel.target_db {
+        if self.sel.target_db.is_some() && self.sel.skip_create_database {
+            d.target_ready = true;
+        } else if let Some(t) = &self.sel.target_db {
             // As myloader: the target's own `NEW-schema-create.sql`, when the
             // dump holds one, creates it (with its character set), else a
             // plain CREATE DATABASE IF NOT EXISTS.
@@ -468,7 +474,7 @@ impl<'a> Scheduler<'a> {
                     None => true,
                     Some(s) => *s == db || *s == real,
                 };
-                if !selected || sel.target_db.is_some() || sel.no_schemas {
+                if !selected || sel.target_db.is_some() || sel.no_schemas || sel.skip_create_database {
                     d.dbs.insert(db, (real, true));
                     self.delete_unused(&path);
                     return Ok(());
@@ -478,7 +484,7 @@ impl<'a> Scheduler<'a> {
                 self.running_tag_later(job, Tag::Database(db), true);
             }
             DumpFile::TableSchema { table, .. } | DumpFile::SequenceSchema { table, .. } => {
-                if sel.no_schemas || !self.matches_regex(&format!("{db}.{table}")) {
+                if sel.no_schemas || sel.skip_create_table || !self.matches_regex(&format!("{db}.{table}")) {
                     self.delete_unused(&path);
                     return Ok(());
                 }
@@ -501,7 +507,7 @@ impl<'a> Scheduler<'a> {
                     self.delete_unused(&path);
                     return Ok(());
                 }
-                let no_schemas = sel.no_schemas;
+                let no_schemas = sel.no_schemas || sel.skip_create_table;
                 let rows = table_rows(&d.metadata, &db, &table);
                 let t = d.tables.entry((db, table)).or_insert_with(|| Table::new(rows));
                 t.bytes += std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);

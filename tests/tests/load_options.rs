@@ -183,3 +183,43 @@ fn target_database_comes_from_its_own_schema_create() {
     let n: Option<u64> = c.query_first(format!("SELECT COUNT(*) FROM `{}`.`t`", src.name)).unwrap();
     assert_eq!(n, Some(3));
 }
+
+/// `--skip-create-table` loads the data into a table that exists (its own
+/// definition kept); `--skip-create-database` creates no database, so a
+/// missing target fails the load with its name.
+#[test]
+fn skip_create_table_and_database() {
+    let s = server();
+    s.fixtures();
+    let only_parent = ["-s", "torture", "-x", r"^torture\.parent$"];
+    let db = s.unique_db("lo_skipct");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{}`", db.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.parent LIKE torture.parent", db.name)).unwrap();
+    c.query_drop(format!("ALTER TABLE `{}`.parent COMMENT = 'kept'", db.name)).unwrap();
+    load(&torture_sql(), &[&only_parent[..], &["-B", &db.name, "--skip-create-table"]].concat());
+    assert_eq!(table_sums(&mut c, &db.name)["parent"], table_sums(&mut c, "torture")["parent"]);
+    let comment: String = c
+        .exec_first(
+            "SELECT TABLE_COMMENT FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'parent'",
+            (&db.name,),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(comment, "kept", "the existing table was not created again");
+
+    let absent = s.unique_db("lo_skipcd");
+    let out = run(
+        rloader()
+            .args(s.conn_args())
+            .arg("-d")
+            .arg(torture_sql())
+            .args(only_parent)
+            .args(["-B", &absent.name, "--skip-create-database"]),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains(&absent.name), "{err}");
+    c.query_drop(format!("CREATE DATABASE `{}`", absent.name)).unwrap();
+    load(&torture_sql(), &[&only_parent[..], &["-B", &absent.name, "--skip-create-database"]].concat());
+    assert_eq!(table_sums(&mut c, &absent.name)["parent"], table_sums(&mut c, "torture")["parent"]);
+}
