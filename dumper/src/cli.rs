@@ -185,6 +185,10 @@ pub struct StatementArgs {
     /// Same as --format LOAD_DATA
     #[arg(long)]
     pub load_data: bool,
+    /// Leave the DEFINER clause out of views, triggers, routines and events,
+    /// so that they belong to whoever loads them
+    #[arg(long)]
+    pub skip_definer: bool,
     /// Sort the data by primary key
     #[arg(long)]
     pub order_by_primary: bool,
@@ -341,6 +345,7 @@ pub struct Options {
     pub set_names_schema: String,
     pub set_names_other: String,
     pub order_by_primary: bool,
+    pub skip_definer: bool,
     pub stream: Option<StreamMode>,
     pub stream_buffer: u64,
     pub no_sync: bool,
@@ -490,6 +495,7 @@ impl Cli {
             set_names_schema,
             set_names_other,
             order_by_primary: self.statement.order_by_primary,
+            skip_definer: self.statement.skip_definer,
             stream,
             stream_buffer,
             no_sync: self.output.no_sync,

@@ -92,12 +92,22 @@ pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
     Ok(format!("CREATE TABLE IF NOT EXISTS {}(\n{}\n) ENGINE=MEMORY;\n", ident(&v.name), cols.join(",\n")))
 }
 
-pub fn view_create(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
+/// A SHOW CREATE result's statement, without its DEFINER clause when
+/// `skip_definer` (`--skip-definer`).
+fn create_statement(row: &Row, column: &str, skip_definer: bool) -> Result<String> {
+    let create = col(row, column)?;
+    Ok(match skip_definer {
+        true => common::definer::remove(&create).unwrap_or(create),
+        false => create,
+    })
+}
+
+pub fn view_create(conn: &mut mysql::Conn, v: &Table, skip_definer: bool) -> Result<String> {
     // With the view's database current, the server leaves names in the
     // definition unqualified, so the view loads into a renamed database.
     crate::snapshot::exec(conn, &format!("USE {}", ident(&v.db)))?;
     let row = show(conn, &format!("SHOW CREATE VIEW {}", v.qualified()))?;
-    let body = format!("{};\n", col(&row, "Create View")?);
+    let body = format!("{};\n", create_statement(&row, "Create View", skip_definer)?);
     Ok(format!(
         "DROP TABLE IF EXISTS {name};\nDROP VIEW IF EXISTS {name};\n{}",
         charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body),
@@ -105,21 +115,21 @@ pub fn view_create(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
     ))
 }
 
-pub fn triggers(conn: &mut mysql::Conn, t: &Table) -> Result<String> {
+pub fn triggers(conn: &mut mysql::Conn, t: &Table, skip_definer: bool) -> Result<String> {
     let mut s = String::new();
     for name in &t.triggers {
         let row = show(conn, &format!("SHOW CREATE TRIGGER {}.{}", ident(&t.db), ident(name)))?;
         let body = format!(
             "DROP TRIGGER IF EXISTS {};\n{};\n",
             ident(name),
-            protect_body(&col(&row, "SQL Original Statement")?)
+            protect_body(&create_statement(&row, "SQL Original Statement", skip_definer)?)
         );
         s.push_str(&charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body));
     }
     Ok(s)
 }
 
-pub fn post(conn: &mut mysql::Conn, db: &str, routines: &[Routine]) -> Result<String> {
+pub fn post(conn: &mut mysql::Conn, db: &str, routines: &[Routine], skip_definer: bool) -> Result<String> {
     let mut s = String::new();
     for r in routines {
         let q = format!("SHOW CREATE {} {}.{}", r.kind, ident(db), ident(&r.name));
@@ -133,7 +143,7 @@ pub fn post(conn: &mut mysql::Conn, db: &str, routines: &[Routine]) -> Result<St
             "DROP {} IF EXISTS {};\n{};\n",
             r.kind,
             ident(&r.name),
-            protect_body(&col(&row, create_col)?)
+            protect_body(&create_statement(&row, create_col, skip_definer)?)
         );
         s.push_str(&charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body));
     }

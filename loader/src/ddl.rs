@@ -3,10 +3,6 @@
 //! DEFINER removal (`--skip-definer`), `SET` hints (`--ignore-set`), and the
 //! session and global variable statements of option files and metadata.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
-
 /// Quotes an identifier with backticks.
 pub fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -245,23 +241,11 @@ fn index_columns(def: &str) -> &str {
     &def[open..]
 }
 
-fn definer_re() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"(?i)\bDEFINER\s*=\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.|'')*'|[^\s@]+)\s*@\s*(?:`(?:[^`]|``)*`|'(?:[^'\\]|\\.|'')*'|[^\s*]+)\s*")
-            .expect("valid DEFINER pattern")
-    })
-}
-
 /// Removes the `DEFINER=user@host` clause of a CREATE statement, so the
 /// object is owned by the loading user.
 pub fn strip_definer(stmt: &str) -> Option<String> {
     strip_keyword(stmt, "CREATE")?;
-    let m = definer_re().find(stmt)?;
-    let mut s = String::with_capacity(stmt.len());
-    s.push_str(&stmt[..m.start()]);
-    s.push_str(&stmt[m.end()..]);
-    Some(s)
+    common::definer::remove(stmt)
 }
 
 /// The variable a `/*!NNNNN SET VAR=… */` header hint sets, upper-cased.
@@ -382,16 +366,13 @@ mod tests {
     }
 
     #[test]
-    fn definer_is_removed() {
+    fn definer_is_removed_from_create_statements_only() {
         assert_eq!(
-            strip_definer("CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY DEFINER VIEW `v` AS select 1").unwrap(),
-            "CREATE ALGORITHM=UNDEFINED SQL SECURITY DEFINER VIEW `v` AS select 1"
-        );
-        assert_eq!(
-            strip_definer("CREATE DEFINER=`a``b`@`%` TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1").unwrap(),
-            "CREATE TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1"
+            strip_definer("/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1 */").unwrap(),
+            "/*!50003 CREATE*/ /*!50017 */ /*!50003 TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1 */"
         );
         assert_eq!(strip_definer("DROP TRIGGER IF EXISTS `x`"), None);
+        assert_eq!(strip_definer("INSERT INTO t VALUES ('DEFINER=`a`@`b`')"), None);
     }
 
     #[test]

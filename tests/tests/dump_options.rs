@@ -346,3 +346,28 @@ fn table_dropped_during_the_dump() {
         }
     }
 }
+
+/// `--skip-definer`: views, triggers, routines and events are written
+/// without their DEFINER clause, and load as before.
+#[test]
+fn skip_definer_leaves_the_definer_out() {
+    let s = server();
+    s.fixtures();
+    let with_definer = |dir: &std::path::Path| -> Vec<String> {
+        names(dir)
+            .into_iter()
+            .filter(|n| n.contains("-schema-view") || n.contains("-schema-triggers") || n.contains("-schema-post"))
+            .filter(|n| read_text(&dir.join(n)).contains("DEFINER="))
+            .collect()
+    };
+    let objects = ["-B", "torture", "-G", "-R", "-E", "-x", r"^torture\.(?!big$)"];
+    let (_t, dir) = dump_dir(&s, &objects);
+    let kept = with_definer(&dir);
+    assert!(kept.iter().any(|n| n.contains("-schema-view")) && kept.iter().any(|n| n.contains("-schema-post")), "{kept:?}");
+    let (_t, dir) = dump_dir(&s, &[&objects[..], &["--skip-definer"]].concat());
+    assert_eq!(with_definer(&dir), Vec::<String>::new());
+    let copy = s.unique_db("skipdef_copy");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", "torture"]));
+    let mut c = s.conn();
+    assert_eq!(object_names(&mut c, &copy.name), object_names(&mut c, "torture"));
+}
