@@ -15,6 +15,7 @@ pub mod logging;
 pub mod metadata;
 pub mod naming;
 pub mod options;
+pub mod pattern;
 pub mod progress;
 pub mod spare;
 pub mod stream;

@@ -3,6 +3,7 @@
 //! `-i` ignored engines, all caseless as in mydumper.
 
 use anyhow::{Context, Result};
+use common::pattern::{like, omit_file, tables_list};
 use fancy_regex::Regex;
 
 use crate::cli::FilterArgs;
@@ -26,36 +27,14 @@ impl Filter {
         let databases = a.database.as_ref().map(|d| {
             d.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
         });
-        let mut tables = Vec::new();
-        for entry in a.tables_list.iter().flat_map(|l| l.split(',')) {
-            let entry = entry.trim();
-            if entry.is_empty() {
-                continue;
-            }
-            match entry.split_once('.') {
-                Some((db, t)) => tables.push((db.to_lowercase(), t.to_lowercase())),
-                None => match &databases {
-                    Some(dbs) => {
-                        for db in dbs {
-                            tables.push((db.to_lowercase(), entry.to_lowercase()));
-                        }
-                    }
-                    None => anyhow::bail!("-T/--tables-list: {entry:?} needs a database: write db.table or give -B"),
-                },
-            }
-        }
+        let tables = tables_list(&a.tables_list, databases.as_deref().unwrap_or_default(), "-B")?;
         let regexes = a
             .regex
             .iter()
             .map(|r| Regex::new(&format!("(?i){r}")).with_context(|| format!("-x/--regex: bad regular expression {r:?}")))
             .collect::<Result<Vec<_>>>()?;
         let omit = match &a.omit_from_file {
-            Some(p) => std::fs::read_to_string(p)
-                .with_context(|| format!("-O/--omit-from-file: cannot read {}", p.display()))?
-                .lines()
-                .map(|l| l.trim().to_lowercase())
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .collect(),
+            Some(p) => omit_file(p)?,
             None => Vec::new(),
         };
         let ignore_engines = a
@@ -133,34 +112,6 @@ impl Filter {
     }
 }
 
-/// SQL LIKE matching with `%` and `_` (both inputs already lower case).
-fn like(pattern: &str, s: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = s.chars().collect();
-    let (mut pi, mut ti) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '_' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '%' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(sp) = star {
-            pi = sp + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '%' {
-        pi += 1;
-    }
-    pi == p.len()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,15 +126,6 @@ mod tests {
             where_clause: None,
             updated_since: None,
         }
-    }
-
-    #[test]
-    fn like_wildcards() {
-        assert!(like("t%", "torture"));
-        assert!(like("t_rture", "torture"));
-        assert!(like("%", ""));
-        assert!(!like("t_", "tor"));
-        assert!(like("a%b%c", "axxbyyc"));
     }
 
     #[test]

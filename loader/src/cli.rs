@@ -128,6 +128,15 @@ pub struct LoadArgs {
     #[arg(short = 'x', long, value_name = "REGEX", help_heading = "Filter Options")]
     pub regex: Vec<String>,
 
+    /// Tables to load, as db.table (the dump's file-name forms; without a
+    /// database, -s's), comma-separated; % and _ are wildcards
+    #[arg(short = 'T', long = "tables-list", value_name = "LIST", help_heading = "Filter Options")]
+    pub tables_list: Vec<String>,
+
+    /// File of db.table or db lines (file-name forms) not to load
+    #[arg(short = 'O', long = "omit-from-file", value_name = "FILE", help_heading = "Filter Options")]
+    pub omit_from_file: Option<PathBuf>,
+
     /// Do not import triggers
     #[arg(long, help_heading = "Filter Options")]
     pub skip_triggers: bool,

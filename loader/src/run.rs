@@ -97,6 +97,11 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         .iter()
         .map(|r| fancy_regex::Regex::new(&format!("(?i){r}")).with_context(|| format!("bad --regex {r:?}")))
         .collect::<Result<Vec<_>>>()?;
+    let tables = common::pattern::tables_list(&load.tables_list, load.source_db.as_slice(), "-s")?;
+    let omit = match &load.omit_from_file {
+        Some(p) => common::pattern::omit_file(p)?,
+        None => Vec::new(),
+    };
     let config_session = config
         .section("myloader_session_variables")
         .iter()
@@ -106,6 +111,8 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         target_db: load.database.clone(),
         source_db: load.source_db.clone(),
         regex,
+        tables,
+        omit,
         no_data: load.no_data,
         no_schemas: load.no_schemas,
         skip_create_table: load.skip_create_table,

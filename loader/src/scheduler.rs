@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use common::metadata::Metadata;
 use common::naming::{ChunkId, Compression, DataExt, DumpFile};
+use common::pattern::like;
 use crossbeam_channel::{never, select, Receiver, Sender};
 use mysql::prelude::Queryable;
 
@@ -44,6 +45,10 @@ pub struct Selection {
     pub target_db: Option<String>,
     pub source_db: Option<String>,
     pub regex: Vec<fancy_regex::Regex>,
+    /// `-T`: lower-case `(db, table)` LIKE patterns.
+    pub tables: Vec<(String, String)>,
+    /// `-O`: lower-case `db.table` and `db` entries left out.
+    pub omit: Vec<String>,
     pub no_data: bool,
     pub no_schemas: bool,
     /// `--skip-create-table`: tables and sequences exist already.
@@ -398,7 +403,23 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    fn matches_regex(&self, name: &str) -> bool {
+    /// Whether the files of `name` (`db.table` or `db`, file-name forms)
+    /// are loaded: `-O` leaves it out, `-T` (when given) and `-x` (when
+    /// given) must take it.
+    fn selected(&self, name: &str) -> bool {
+        let lower = name.to_lowercase();
+        let (db, table) = match lower.split_once('.') {
+            Some((d, t)) => (d, Some(t)),
+            None => (lower.as_str(), None),
+        };
+        if self.sel.omit.iter().any(|o| *o == lower || o == db) {
+            return false;
+        }
+        if !self.sel.tables.is_empty()
+            && !self.sel.tables.iter().any(|(d, t)| like(d, db) && table.is_none_or(|tb| like(t, tb)))
+        {
+            return false;
+        }
         self.sel.regex.is_empty() || self.sel.regex.iter().any(|r| r.is_match(name).unwrap_or(false))
     }
 
@@ -473,7 +494,7 @@ impl<'a> Scheduler<'a> {
                 let selected = match &sel.source_db {
                     None => true,
                     Some(s) => *s == db || *s == real,
-                };
+                } && !sel.omit.contains(&db.to_lowercase());
                 if !selected || sel.target_db.is_some() || sel.no_schemas || sel.skip_create_database {
                     d.dbs.insert(db, (real, true));
                     self.delete_unused(&path);
@@ -484,7 +505,7 @@ impl<'a> Scheduler<'a> {
                 self.running_tag_later(job, Tag::Database(db), true);
             }
             DumpFile::TableSchema { table, .. } | DumpFile::SequenceSchema { table, .. } => {
-                if sel.no_schemas || sel.skip_create_table || !self.matches_regex(&format!("{db}.{table}")) {
+                if sel.no_schemas || sel.skip_create_table || !self.selected(&format!("{db}.{table}")) {
                     self.delete_unused(&path);
                     return Ok(());
                 }
@@ -496,14 +517,14 @@ impl<'a> Scheduler<'a> {
             DumpFile::Data { table, chunk, ext, .. } => {
                 if ext == DataExt::Dat {
                     // Served to a LOAD DATA statement of its `.sql` companion.
-                    if sel.no_data || !self.matches_regex(&format!("{db}.{table}")) {
+                    if sel.no_data || !self.selected(&format!("{db}.{table}")) {
                         self.delete_unused(&path);
                     } else {
                         self.shared.registry.arrived(&path);
                     }
                     return Ok(());
                 }
-                if sel.no_data || !self.matches_regex(&format!("{db}.{table}")) {
+                if sel.no_data || !self.selected(&format!("{db}.{table}")) {
                     self.delete_unused(&path);
                     return Ok(());
                 }
@@ -521,7 +542,7 @@ impl<'a> Scheduler<'a> {
                 }
             }
             DumpFile::ViewSchema { table, .. } => {
-                if sel.no_schemas || !self.matches_regex(&format!("{db}.{table}")) {
+                if sel.no_schemas || !self.selected(&format!("{db}.{table}")) {
                     self.delete_unused(&path);
                 } else {
                     d.post.push((2, path, db));
@@ -532,14 +553,14 @@ impl<'a> Scheduler<'a> {
                     Some(t) => format!("{db}.{t}"),
                     None => db.clone(),
                 };
-                if sel.no_schemas || sel.skip_triggers || !self.matches_regex(&name) {
+                if sel.no_schemas || sel.skip_triggers || !self.selected(&name) {
                     self.delete_unused(&path);
                 } else {
                     d.post.push((1, path, db));
                 }
             }
             DumpFile::Post { .. } => {
-                if sel.no_schemas || sel.skip_post || !self.matches_regex(&db) {
+                if sel.no_schemas || sel.skip_post || !self.selected(&db) {
                     self.delete_unused(&path);
                 } else {
                     d.post.push((0, path, db));

@@ -223,3 +223,30 @@ fn skip_create_table_and_database() {
     load(&torture_sql(), &[&only_parent[..], &["-B", &absent.name, "--skip-create-database"]].concat());
     assert_eq!(table_sums(&mut c, &absent.name)["parent"], table_sums(&mut c, "torture")["parent"]);
 }
+
+/// `-T` (with `%`/`_` wildcards, and -s's database for bare names) and
+/// `-O` select tables as rdumper's do.
+#[test]
+fn tables_list_and_omit_file() {
+    let s = server();
+    let db = s.unique_db("lo_tlist");
+    load(&torture_sql(), &["-s", "torture", "-B", &db.name, "-T", "parent,torture.child"]);
+    assert_eq!(tables(&db.name), ["child", "parent"]);
+
+    let db = s.unique_db("lo_tlike");
+    load(&torture_sql(), &["-s", "torture", "-B", &db.name, "-T", "TORTURE.pa%"]);
+    let loaded = tables(&db.name);
+    assert!(loaded.contains(&"parent".to_string()) && loaded.iter().all(|t| t.starts_with("pa")), "{loaded:?}");
+
+    let tmp = tempdir();
+    let omit = tmp.path().join("omit");
+    std::fs::write(&omit, "# not these\ntorture.parent\n").unwrap();
+    let db = s.unique_db("lo_omit");
+    let omit_arg = omit.to_str().unwrap();
+    load(&torture_sql(), &["-s", "torture", "-B", &db.name, "-T", "parent,child", "-O", omit_arg]);
+    assert_eq!(tables(&db.name), ["child"]);
+
+    let out = run(rloader().args(s.conn_args()).arg("-d").arg(torture_sql()).args(["-T", "parent"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("-T/--tables-list"), "{err}");
+}
