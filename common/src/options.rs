@@ -69,6 +69,15 @@ impl AppArgs {
 }
 
 /// `256M`, `1G`, `64k`, `1048576`: a size in bytes.
+/// `--ignore-errors`: server error codes, comma-separated.
+pub fn parse_error_codes(v: &str) -> anyhow::Result<Vec<u16>> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| c.parse::<u16>().map_err(|_| anyhow::anyhow!("--ignore-errors: {c:?} is not an error code")))
+        .collect()
+}
+
 pub fn parse_size(s: &str) -> anyhow::Result<u64> {
     let t = s.trim();
     let (num, mult) = match t.char_indices().last() {

@@ -447,10 +447,7 @@ impl Cli {
             bail!("-s/--statement-size must be more than 0");
         }
         let stream_buffer = parse_size(&self.output.stream_buffer).context("--stream-buffer")?;
-        let mut ignore_errors = Vec::new();
-        for code in self.objects.ignore_errors.iter().flat_map(|v| v.split(',')).map(str::trim).filter(|c| !c.is_empty()) {
-            ignore_errors.push(code.parse::<u16>().map_err(|_| anyhow::anyhow!("--ignore-errors: {code:?} is not an error code"))?);
-        }
+        let mut ignore_errors = common::options::parse_error_codes(self.objects.ignore_errors.as_deref().unwrap_or(""))?;
         if self.objects.success_on_1146 {
             ignore_errors.push(1146);
         }

@@ -176,6 +176,12 @@ pub struct LoadArgs {
     #[arg(short = 'e', long, help_heading = "Execution Options")]
     pub enable_binlog: bool,
 
+    /// Server errors (codes, comma-separated) that skip the statement they
+    /// hit with a warning instead of failing the load, e.g. 1062 for rows
+    /// whose key is taken
+    #[arg(long, value_name = "CODES", help_heading = "Execution Options")]
+    pub ignore_errors: Option<String>,
+
     /// Build secondary indexes after the data: AFTER_IMPORT_PER_TABLE (default), AFTER_IMPORT_ALL_TABLES, SKIP
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "AFTER_IMPORT_PER_TABLE", default_missing_value = "AFTER_IMPORT_PER_TABLE", value_parser = parse_optimize_keys, help_heading = "Execution Options")]
     pub optimize_keys: OptimizeKeys,

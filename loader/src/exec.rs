@@ -47,6 +47,8 @@ pub struct Settings {
     /// Send large INSERTs of data files as LOAD DATA where that stores
     /// the same rows (see `as_data`).
     pub inserts_as_data: bool,
+    /// `--ignore-errors`: server error codes that skip a statement.
+    pub ignore_errors: Vec<u16>,
 }
 
 /// State shared by the scheduler and the workers.
@@ -447,6 +449,7 @@ impl Session {
                         std::thread::sleep(backoff(attempt));
                     }
                     Step::Diverged(why) => return Err(LoadError::in_file(path, Some(st.line), why)),
+                    Step::Failed(e) if self.ignored(path, st.line, &e) => break,
                     Step::Failed(e) => {
                         let mut err = self.fail(path, st.line, &e);
                         if error_code(&e) == Some(ER_TABLE_EXISTS) {
@@ -528,7 +531,10 @@ impl Session {
                 };
                 // Inside a transaction a large INSERT goes as smaller ones
                 // (see `split`); a failed piece rolls back like the whole.
-                let pieces = if transactional && rows.is_none() { split::split_insert(&sql, split::PIECE_BYTES) } else { None };
+                // Not with --ignore-errors: a statement it skips must store
+                // none of its rows, as the server's own failure leaves it.
+                let split = transactional && rows.is_none() && self.shared.settings.ignore_errors.is_empty();
+                let pieces = if split { split::split_insert(&sql, split::PIECE_BYTES) } else { None };
                 let step = match (&rows, &pieces) {
                     (Some((load, n)), _) => self.execute_rows(load, *n, sql.len()),
                     (None, None) => self.execute(path, &sql, st.line),
@@ -545,6 +551,8 @@ impl Session {
                         as_data = None;
                         continue 'attempt;
                     }
+                    // The server undid the statement; the transaction goes on.
+                    Step::Failed(e) if self.ignored(path, st.line, &e) => {}
                     Step::Failed(e) => {
                         self.rollback(transactional);
                         if retryable(&e) && attempt < self.shared.settings.retry_count {
@@ -691,6 +699,17 @@ impl Session {
             }
             Err(e) => Ok(Step::Diverged(format!("LOAD DATA failed ({})", server_message(&e)))),
         }
+    }
+
+    /// Whether `--ignore-errors` lists the error of the statement at `line`
+    /// (then logged as skipped). Never for the errors that are retried (a
+    /// deadlock undoes the whole transaction, not the statement alone).
+    fn ignored(&self, path: &Path, line: u64, e: &mysql::Error) -> bool {
+        let listed = !retryable(e) && error_code(e).is_some_and(|c| self.shared.settings.ignore_errors.contains(&c));
+        if listed {
+            log::warn!("{}, line {line}: {}; statement skipped (--ignore-errors)", display_name(path), server_message(e));
+        }
+        listed
     }
 
     fn commit(&mut self, path: &Path, line: u64) -> Result<(), LoadError> {

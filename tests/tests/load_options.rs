@@ -250,3 +250,33 @@ fn tables_list_and_omit_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("-T/--tables-list"), "{err}");
 }
+
+/// `--ignore-errors 1062`: an INSERT whose key is taken is skipped with a
+/// warning (none of its rows stored) and the rest loads; without it the
+/// load fails and names the file.
+#[test]
+fn ignore_errors_skips_the_statements_that_meet_them() {
+    let s = server();
+    let src = s.db_with(
+        "lo_ign_src",
+        &["CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB", "INSERT INTO {db}.t VALUES (1,'a'),(2,'b'),(3,'c')"],
+    );
+    let tmp = tempdir();
+    let dump = tmp.path().join("dump");
+    // One row per INSERT.
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-s", "10", "-o"]).arg(&dump));
+    let copy = s.db_with(
+        "lo_ign_copy",
+        &["CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB", "INSERT INTO {db}.t VALUES (2,'kept')"],
+    );
+    let args = ["-s", src.name.as_str(), "-B", copy.name.as_str(), "--drop-table", "NONE"];
+    let out = run(rloader().args(s.conn_args()).arg("-d").arg(&dump).args(args));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("1062") && err.contains(".t."), "{err}");
+
+    let out = load(&dump, &[&args[..], &["--ignore-errors", "1062"]].concat());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("1062") && err.contains("skipped"), "{err}");
+    let rows: Vec<(i32, String)> = s.conn().query(format!("SELECT id, v FROM `{}`.t ORDER BY id", copy.name)).unwrap();
+    assert_eq!(rows, [(1, "a".to_string()), (2, "kept".to_string()), (3, "c".to_string())]);
+}
