@@ -494,7 +494,8 @@ impl<'a> Scheduler<'a> {
                 let selected = match &sel.source_db {
                     None => true,
                     Some(s) => *s == db || *s == real,
-                } && !sel.omit.contains(&db.to_lowercase());
+                } && !sel.omit.contains(&db.to_lowercase())
+                    && (sel.tables.is_empty() || sel.tables.iter().any(|(d, _)| like(d, &db.to_lowercase())));
                 if !selected || sel.target_db.is_some() || sel.no_schemas || sel.skip_create_database {
                     d.dbs.insert(db, (real, true));
                     self.delete_unused(&path);

@@ -249,6 +249,25 @@ fn tables_list_and_omit_file() {
     let out = run(rloader().args(s.conn_args()).arg("-d").arg(torture_sql()).args(["-T", "parent"]));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("-T/--tables-list"), "{err}");
+
+    // A database left out, or outside -T, is not created either.
+    let gone = s.db_with("lo_tl_gone", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)"]);
+    let dump = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &gone.name, "-o"]).arg(&dump));
+    let mut c = s.conn();
+    c.query_drop(format!("DROP DATABASE `{}`", gone.name)).unwrap();
+    std::fs::write(&omit, format!("{}\n", gone.name)).unwrap();
+    let exists = |c: &mut mysql::Conn| -> bool {
+        c.exec_first::<String, _, _>("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", (&gone.name,))
+            .unwrap()
+            .is_some()
+    };
+    load(&dump, &["-O", omit_arg]);
+    assert!(!exists(&mut c));
+    load(&dump, &["-T", "elsewhere.t"]);
+    assert!(!exists(&mut c));
+    load(&dump, &["-T", &format!("{}.t", gone.name)]);
+    assert!(exists(&mut c));
 }
 
 /// `--ignore-errors 1062`: an INSERT whose key is taken is skipped with a
