@@ -68,7 +68,6 @@ impl AppArgs {
     }
 }
 
-/// `256M`, `1G`, `64k`, `1048576`: a size in bytes.
 /// `--ignore-errors`: server error codes, comma-separated.
 pub fn parse_error_codes(v: &str) -> anyhow::Result<Vec<u16>> {
     v.split(',')
@@ -78,6 +77,7 @@ pub fn parse_error_codes(v: &str) -> anyhow::Result<Vec<u16>> {
         .collect()
 }
 
+/// `256M`, `1G`, `64k`, `1048576`: a size in bytes.
 pub fn parse_size(s: &str) -> anyhow::Result<u64> {
     let t = s.trim();
     let (num, mult) = match t.char_indices().last() {
