@@ -168,6 +168,11 @@ pub struct LoadArgs {
     #[arg(short = 'o', long, help_heading = "Execution Options")]
     pub overwrite_tables: bool,
 
+    /// With -o/--overwrite-tables, what to do with an existing table: DROP
+    /// (default), TRUNCATE, DELETE or NONE (myloader 0.1x's option)
+    #[arg(long, value_name = "MODE", value_parser = parse_drop_mode, help_heading = "Execution Options")]
+    pub purge_mode: Option<DropMode>,
+
     /// What to do with existing tables: DROP (bare), TRUNCATE, DELETE, NONE, SKIP, FAIL (default)
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "DROP", value_parser = parse_drop_mode, help_heading = "Execution Options")]
     pub drop_table: Option<DropMode>,
@@ -183,8 +188,13 @@ pub struct LoadArgs {
     pub ignore_errors: Option<String>,
 
     /// Build secondary indexes after the data: AFTER_IMPORT_PER_TABLE (default), AFTER_IMPORT_ALL_TABLES, SKIP
-    #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "AFTER_IMPORT_PER_TABLE", default_missing_value = "AFTER_IMPORT_PER_TABLE", value_parser = parse_optimize_keys, help_heading = "Execution Options")]
+    #[arg(long, visible_alias = "innodb-optimize-keys", value_name = "MODE", num_args = 0..=1, default_value = "AFTER_IMPORT_PER_TABLE", default_missing_value = "AFTER_IMPORT_PER_TABLE", value_parser = parse_optimize_keys, help_heading = "Execution Options")]
     pub optimize_keys: OptimizeKeys,
+
+    /// Build the indexes once every table is loaded (myloader 0.1x's name for
+    /// --optimize-keys=AFTER_IMPORT_ALL_TABLES)
+    #[arg(long, help_heading = "Execution Options")]
+    pub sync_before_add_index: bool,
 
     /// Verify table checksums recorded in the metadata: FAIL (bare), WARN (default), SKIP
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "WARN", default_missing_value = "FAIL", value_parser = parse_checksum, help_heading = "Execution Options")]
@@ -244,8 +254,17 @@ impl LoadArgs {
     pub fn drop_mode(&self) -> DropMode {
         match (self.drop_table, self.overwrite_tables) {
             (Some(m), _) => m,
-            (None, true) => DropMode::Drop,
+            (None, true) => self.purge_mode.unwrap_or(DropMode::Drop),
             (None, false) => DropMode::Fail,
+        }
+    }
+
+    /// `--optimize-keys`, where `--sync-before-add-index` turns
+    /// AFTER_IMPORT_PER_TABLE into AFTER_IMPORT_ALL_TABLES.
+    pub fn optimize_keys_mode(&self) -> OptimizeKeys {
+        match self.optimize_keys {
+            OptimizeKeys::PerTable if self.sync_before_add_index => OptimizeKeys::AllTables,
+            mode => mode,
         }
     }
 
@@ -261,5 +280,29 @@ impl LoadArgs {
             .map(|s| s.trim().to_ascii_uppercase())
             .filter(|s| !s.is_empty())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(args: &[&str]) -> LoadArgs {
+        let argv: Vec<&str> = ["rloader", "-d", "dump"].iter().chain(args).copied().collect();
+        Cli::try_parse_from(argv).unwrap().load
+    }
+
+    /// The names older myloaders gave the same settings.
+    #[test]
+    fn older_myloader_options() {
+        assert_eq!(load(&[]).drop_mode(), DropMode::Fail);
+        assert_eq!(load(&["-o"]).drop_mode(), DropMode::Drop);
+        assert_eq!(load(&["-o", "--purge-mode", "truncate"]).drop_mode(), DropMode::Truncate);
+        assert_eq!(load(&["--purge-mode", "DELETE"]).drop_mode(), DropMode::Fail, "only with -o");
+        assert_eq!(load(&["--drop-table", "NONE", "-o", "--purge-mode", "DELETE"]).drop_mode(), DropMode::None);
+        assert_eq!(load(&["--innodb-optimize-keys"]).optimize_keys_mode(), OptimizeKeys::PerTable);
+        assert_eq!(load(&["--sync-before-add-index"]).optimize_keys_mode(), OptimizeKeys::AllTables);
+        assert_eq!(load(&["--optimize-keys", "SKIP", "--sync-before-add-index"]).optimize_keys_mode(), OptimizeKeys::Skip);
+        assert!(Cli::try_parse_from(["rloader", "-d", "x", "--purge-mode", "MERGE"]).is_err());
     }
 }

@@ -120,7 +120,7 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         skip_create_database: load.skip_create_database,
         skip_triggers: load.skip_triggers,
         skip_post: load.skip_post,
-        optimize_keys: load.optimize_keys,
+        optimize_keys: load.optimize_keys_mode(),
         checksum: load.checksum,
         max_threads_per_table: load.max_threads_per_table,
         config_session,
