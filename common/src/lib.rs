@@ -6,6 +6,7 @@ pub mod argv;
 pub mod cancel;
 pub mod compress;
 pub mod config;
+pub mod daemon;
 pub mod definer;
 pub mod escape;
 pub mod conn;

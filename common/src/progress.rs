@@ -2,6 +2,7 @@
 //! neither logs nor a stream on stdout are disturbed.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -29,8 +30,16 @@ pub fn spinner(what: &str) -> ProgressBar {
     pb
 }
 
+static HIDDEN: AtomicBool = AtomicBool::new(false);
+
+/// No bars from now on (a process gone to the background keeps the
+/// terminal's stderr for its log only).
+pub fn hide() {
+    HIDDEN.store(true, Ordering::Relaxed);
+}
+
 fn target() -> ProgressDrawTarget {
-    if std::io::stderr().is_terminal() {
+    if std::io::stderr().is_terminal() && !HIDDEN.load(Ordering::Relaxed) {
         ProgressDrawTarget::stderr()
     } else {
         ProgressDrawTarget::hidden()

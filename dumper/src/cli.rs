@@ -38,6 +38,9 @@ pub struct Cli {
     pub output: OutputArgs,
 
     #[command(flatten)]
+    pub daemon: DaemonArgs,
+
+    #[command(flatten)]
     pub app: AppArgs,
 
     /// `DB [DB.TABLE…]`: dump DB (or these tables of it) as a stream to stdout
@@ -238,6 +241,28 @@ pub struct OutputArgs {
     pub no_sync: bool,
 }
 
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Daemon Options")]
+pub struct DaemonArgs {
+    /// Go to the background and dump every --snapshot-interval minutes into
+    /// DIR/0, DIR/1 … in turn, DIR/last_dump naming the last finished dump
+    #[arg(short = 'D', long)]
+    pub daemon: bool,
+    /// Minutes between the dumps of --daemon
+    #[arg(short = 'I', long, default_value_t = 60, value_name = "MINUTES")]
+    pub snapshot_interval: u64,
+    /// How many dump directories --daemon takes in turn
+    #[arg(short = 'X', long, default_value_t = 2, value_name = "N")]
+    pub snapshot_count: u32,
+}
+
+/// `-D/--daemon`: how often, and into how many directories in turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DaemonMode {
+    pub interval_minutes: u64,
+    pub count: u32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rows {
     /// Ranges sized from the table's row estimate.
@@ -349,6 +374,7 @@ pub struct Options {
     pub stream: Option<StreamMode>,
     pub stream_buffer: u64,
     pub no_sync: bool,
+    pub daemon: Option<DaemonMode>,
 }
 
 /// `-F` under `--stream` unless given: a stream's reader can start on a
@@ -443,6 +469,14 @@ impl Cli {
             }
         };
         let stream = stream.map(|m| StreamMode::parse(&m, self.output.no_delete)).transpose()?;
+        let daemon = match &self.daemon {
+            d if !d.daemon => None,
+            _ if stream.is_some() => bail!("-D/--daemon writes dump directories; it cannot go with --stream"),
+            d if d.snapshot_interval == 0 || d.snapshot_count == 0 => {
+                bail!("-D/--daemon needs -I/--snapshot-interval and -X/--snapshot-count of at least 1")
+            }
+            d => Some(DaemonMode { interval_minutes: d.snapshot_interval, count: d.snapshot_count }),
+        };
         if self.statement.statement_size == 0 {
             bail!("-s/--statement-size must be more than 0");
         }
@@ -496,6 +530,7 @@ impl Cli {
             stream,
             stream_buffer,
             no_sync: self.output.no_sync,
+            daemon,
         })
     }
 }
@@ -553,6 +588,12 @@ mod tests {
         assert!(Cli::try_parse_from(["rdumper", "--ignore-errors", "x"]).unwrap().into_options().is_err());
         let both = Cli::try_parse_from(["rdumper", "-k", "--lock-all-tables"]).unwrap().into_options();
         assert!(both.is_err());
+        assert_eq!(opts(&["-D", "-I", "5"]).daemon, Some(DaemonMode { interval_minutes: 5, count: 2 }));
+        assert_eq!(opts(&[]).daemon, None);
+        for bad in [&["-D", "--stream"][..], &["-D", "-X", "0"], &["-D", "-I", "0"]] {
+            let argv: Vec<&str> = ["rdumper", "-B", "db"].iter().chain(bad).copied().collect();
+            assert!(Cli::try_parse_from(argv).unwrap().into_options().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

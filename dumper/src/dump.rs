@@ -75,16 +75,16 @@ fn clear_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
+pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
     let started = now();
     let mut main = conn_cfg.connect()?;
     let server_mode: Option<String> = main
         .query_first("SELECT @@SESSION.SQL_MODE")
         .map_err(|e| anyhow::anyhow!("{}", common::conn::server_message(&e)))?;
     let sql_mode = snapshot::file_sql_mode(&server_mode.unwrap_or_default());
-    snapshot::setup_session(&mut main, &opts, &sql_mode)?;
+    snapshot::setup_session(&mut main, opts, &sql_mode)?;
 
-    let (dir, tmp) = prepare_dir(&opts)?;
+    let (dir, tmp) = prepare_dir(opts)?;
     let control = Arc::new(Control::default());
     let mut meta = Metadata {
         started: Some(started),
@@ -126,7 +126,7 @@ pub fn run(opts: Options, conn_cfg: ConnectionConfig) -> Result<()> {
         sync: !opts.no_sync,
         spares,
     };
-    let result = dump(&opts, &conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
+    let result = dump(opts, conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
 
     // Closing the queue of the stream thread lets it finish.
     drop(out);

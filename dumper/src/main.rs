@@ -3,6 +3,7 @@
 mod catalog;
 mod chunk;
 mod cli;
+mod daemon;
 mod dump;
 mod filter;
 mod output;
@@ -35,7 +36,10 @@ fn run() -> anyhow::Result<()> {
     common::cancel::install().map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
     let conn = common::conn::ConnectionConfig::from_args(&cli.conn)?;
     let opts = cli.into_options()?;
-    dump::run(opts, conn)
+    match opts.daemon {
+        Some(mode) => daemon::run(opts, conn, mode),
+        None => dump::run(&opts, &conn),
+    }
 }
 
 /// The error and its causes on one line.

@@ -371,3 +371,56 @@ fn skip_definer_leaves_the_definer_out() {
     let mut c = s.conn();
     assert_eq!(object_names(&mut c, &copy.name), object_names(&mut c, "torture"));
 }
+
+/// The processes whose command line has `arg` as one of its words.
+fn processes_with_arg(arg: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            cmdline.split(|b| *b == 0).any(|w| w == arg.as_bytes()).then_some(pid)
+        })
+        .collect()
+}
+
+/// `-D`: the command returns at once and a process in the background dumps
+/// into DIR/0 and points DIR/last_dump at it; a daemon started again goes
+/// on with DIR/1, then DIR/0 (`-X 2`); SIGTERM stops it.
+#[test]
+fn daemon_dumps_into_numbered_directories_in_turn() {
+    let s = server();
+    let db = s.db_with("dmn", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t VALUES (1), (2)"]);
+    let tmp = tempdir();
+    let base = tmp.path().join("daemon");
+    let base_arg = base.to_str().unwrap().to_string();
+    let last_dump = || std::fs::read_link(base.join("last_dump")).ok();
+    for expected in ["0", "1", "0"] {
+        let status = rdumper_for(&s)
+            .args(["-B", &db.name, "-D", "-I", "60", "-X", "2", "-v", "3", "-L"])
+            .arg(tmp.path().join("log"))
+            .args(["-o", &base_arg])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        wait_until(std::time::Duration::from_secs(60), "the daemon's dump", || {
+            last_dump().is_some_and(|t| t == std::path::Path::new(expected))
+        });
+        let dump = base.join(expected);
+        assert!(dump.join("metadata").exists() && dump.join(format!("{}.t.00000.sql", db.name)).exists());
+        // It waits for its next dump, until told to stop.
+        let pids = processes_with_arg(&base_arg);
+        assert_eq!(pids.len(), 1, "{pids:?}");
+        run_ok(std::process::Command::new("kill").args(["-TERM", &pids[0].to_string()]));
+        wait_until(std::time::Duration::from_secs(30), "the daemon to stop", || processes_with_arg(&base_arg).is_empty());
+    }
+    let log = std::fs::read_to_string(tmp.path().join("log")).unwrap();
+    assert!(log.contains("daemon: stopped"), "{log}");
+    let copy = s.unique_db("dmn_copy");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(base.join("0")).args(["-B", &copy.name, "-s", &db.name]));
+    assert_eq!(assert_same_data(&s, &db.name, &copy.name), 1);
+}
