@@ -3,7 +3,7 @@
 //! `-i` ignored engines, all caseless as in mydumper.
 
 use anyhow::{Context, Result};
-use common::pattern::{like, omit_file, tables_list};
+use common::pattern::TableFilter;
 use fancy_regex::Regex;
 
 use crate::cli::FilterArgs;
@@ -14,11 +14,9 @@ pub const SYSTEM_SCHEMAS: &[&str] = &["information_schema", "performance_schema"
 #[derive(Debug, Default)]
 pub struct Filter {
     databases: Option<Vec<String>>,
-    /// `(db pattern, table pattern)`, lower case, LIKE wildcards.
-    tables: Vec<(String, String)>,
+    /// `-T` and `-O`.
+    tables: TableFilter,
     regexes: Vec<Regex>,
-    /// Lower-case `db.table` or `db` entries.
-    omit: Vec<String>,
     ignore_engines: Vec<String>,
 }
 
@@ -27,16 +25,17 @@ impl Filter {
         let databases = a.database.as_ref().map(|d| {
             d.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect::<Vec<_>>()
         });
-        let tables = tables_list(&a.tables_list, databases.as_deref().unwrap_or_default(), "-B")?;
+        let tables = TableFilter::new(
+            &a.tables_list,
+            databases.as_deref().unwrap_or_default(),
+            "-B",
+            a.omit_from_file.as_deref(),
+        )?;
         let regexes = a
             .regex
             .iter()
             .map(|r| Regex::new(&format!("(?i){r}")).with_context(|| format!("-x/--regex: bad regular expression {r:?}")))
             .collect::<Result<Vec<_>>>()?;
-        let omit = match &a.omit_from_file {
-            Some(p) => omit_file(p)?,
-            None => Vec::new(),
-        };
         let ignore_engines = a
             .ignore_engines
             .as_deref()
@@ -45,7 +44,7 @@ impl Filter {
             .map(|e| e.trim().to_lowercase())
             .filter(|e| !e.is_empty())
             .collect();
-        Ok(Filter { databases, tables, regexes, omit, ignore_engines })
+        Ok(Filter { databases, tables, regexes, ignore_engines })
     }
 
     /// Whether any of the database's objects may be dumped.
@@ -53,19 +52,12 @@ impl Filter {
         if SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(db)) {
             return false;
         }
-        let lower = db.to_lowercase();
-        if self.omit.contains(&lower) {
-            return false;
-        }
         if let Some(dbs) = &self.databases {
             if !dbs.iter().any(|d| d == db) {
                 return false;
             }
         }
-        if !self.tables.is_empty() && !self.tables.iter().any(|(d, _)| like(d, &lower)) {
-            return false;
-        }
-        true
+        self.tables.database(db)
     }
 
     /// Whether the database is selected as such, so that its
@@ -75,7 +67,7 @@ impl Filter {
         if !self.database(db) {
             return false;
         }
-        if self.databases.is_some() || !self.tables.is_empty() {
+        if self.databases.is_some() || self.tables.has_tables_list() {
             return true;
         }
         self.regexes.is_empty() || self.regexes.iter().any(|r| r.is_match(db).unwrap_or(false))
@@ -83,25 +75,15 @@ impl Filter {
 
     /// Whether `-T` was given (it keeps `DB-schema-create.sql` under `-m`).
     pub fn has_tables_list(&self) -> bool {
-        !self.tables.is_empty()
+        self.tables.has_tables_list()
     }
 
     /// Whether the object `db.name` (table, view, sequence, routine, event) is dumped.
     pub fn object(&self, db: &str, name: &str) -> bool {
-        if !self.database(db) {
+        if !self.database(db) || !self.tables.object(db, name) {
             return false;
         }
         let full = format!("{db}.{name}");
-        let lower = full.to_lowercase();
-        if self.omit.contains(&lower) {
-            return false;
-        }
-        if !self.tables.is_empty() {
-            let (ld, ln) = (db.to_lowercase(), name.to_lowercase());
-            if !self.tables.iter().any(|(d, t)| like(d, &ld) && like(t, &ln)) {
-                return false;
-            }
-        }
         self.regexes.is_empty() || self.regexes.iter().any(|r| r.is_match(&full).unwrap_or(false))
     }
 

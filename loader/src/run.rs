@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use common::config::Config;
 use common::conn::{server_message, ConnectionConfig};
 use common::naming::DumpFile;
+use common::pattern::TableFilter;
 use crossbeam_channel::{bounded, unbounded, Sender};
 use mysql::prelude::Queryable;
 
@@ -98,11 +99,8 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         .iter()
         .map(|r| fancy_regex::Regex::new(&format!("(?i){r}")).with_context(|| format!("bad --regex {r:?}")))
         .collect::<Result<Vec<_>>>()?;
-    let tables = common::pattern::tables_list(&load.tables_list, load.source_db.as_slice(), "-s")?;
-    let omit = match &load.omit_from_file {
-        Some(p) => common::pattern::omit_file(p)?,
-        None => Vec::new(),
-    };
+    let tables =
+        TableFilter::new(&load.tables_list, load.source_db.as_slice(), "-s", load.omit_from_file.as_deref())?;
     let config_session = config
         .section("myloader_session_variables")
         .iter()
@@ -113,7 +111,6 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         source_db: load.source_db.clone(),
         regex,
         tables,
-        omit,
         no_data: load.no_data,
         no_schemas: load.no_schemas,
         skip_create_table: load.skip_create_table,

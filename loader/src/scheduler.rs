@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use common::metadata::Metadata;
 use common::naming::{ChunkId, Compression, DataExt, DumpFile};
-use common::pattern::like;
+use common::pattern::TableFilter;
 use crossbeam_channel::{never, select, Receiver, Sender};
 use mysql::prelude::Queryable;
 
@@ -45,10 +45,8 @@ pub struct Selection {
     pub target_db: Option<String>,
     pub source_db: Option<String>,
     pub regex: Vec<fancy_regex::Regex>,
-    /// `-T`: lower-case `(db, table)` LIKE patterns.
-    pub tables: Vec<(String, String)>,
-    /// `-O`: lower-case `db.table` and `db` entries left out.
-    pub omit: Vec<String>,
+    /// `-T` and `-O`.
+    pub tables: TableFilter,
     pub no_data: bool,
     pub no_schemas: bool,
     /// `--skip-create-table`: tables and sequences exist already.
@@ -407,17 +405,11 @@ impl<'a> Scheduler<'a> {
     /// are loaded: `-O` leaves it out, `-T` (when given) and `-x` (when
     /// given) must take it.
     fn selected(&self, name: &str) -> bool {
-        let lower = name.to_lowercase();
-        let (db, table) = match lower.split_once('.') {
-            Some((d, t)) => (d, Some(t)),
-            None => (lower.as_str(), None),
+        let listed = match name.split_once('.') {
+            Some((db, table)) => self.sel.tables.database(db) && self.sel.tables.object(db, table),
+            None => self.sel.tables.database(name),
         };
-        if self.sel.omit.iter().any(|o| *o == lower || o == db) {
-            return false;
-        }
-        if !self.sel.tables.is_empty()
-            && !self.sel.tables.iter().any(|(d, t)| like(d, db) && table.is_none_or(|tb| like(t, tb)))
-        {
+        if !listed {
             return false;
         }
         self.sel.regex.is_empty() || self.sel.regex.iter().any(|r| r.is_match(name).unwrap_or(false))
@@ -494,8 +486,7 @@ impl<'a> Scheduler<'a> {
                 let selected = match &sel.source_db {
                     None => true,
                     Some(s) => *s == db || *s == real,
-                } && !sel.omit.contains(&db.to_lowercase())
-                    && (sel.tables.is_empty() || sel.tables.iter().any(|(d, _)| like(d, &db.to_lowercase())));
+                } && sel.tables.database(&db);
                 if !selected || sel.target_db.is_some() || sel.no_schemas || sel.skip_create_database {
                     d.dbs.insert(db, (real, true));
                     self.delete_unused(&path);
