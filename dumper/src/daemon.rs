@@ -15,12 +15,21 @@ use crate::cli::{DaemonMode, Options};
 
 const LAST_DUMP: &str = "last_dump";
 
+/// The dump number after `n`, of `count` in turn.
+fn after(n: u32, count: u32) -> u32 {
+    if n + 1 >= count {
+        0
+    } else {
+        n + 1
+    }
+}
+
 /// The number of the dump after the one `last_dump` names (0 without one).
 fn next_number(base: &Path, count: u32) -> u32 {
     std::fs::read_link(base.join(LAST_DUMP))
         .ok()
         .and_then(|t| t.to_str()?.parse::<u32>().ok())
-        .map_or(0, |n| if n + 1 >= count { 0 } else { n + 1 })
+        .map_or(0, |n| after(n, count))
 }
 
 fn point_last_dump(base: &Path, n: u32) -> Result<()> {
@@ -33,10 +42,7 @@ fn point_last_dump(base: &Path, n: u32) -> Result<()> {
 }
 
 pub fn run(mut opts: Options, conn: ConnectionConfig, mode: DaemonMode) -> Result<()> {
-    let base: PathBuf = opts
-        .outputdir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(chrono::Local::now().format("export-%Y%m%d-%H%M%S").to_string()));
+    let base: PathBuf = opts.outputdir.clone().unwrap_or_else(crate::dump::default_outputdir);
     // Set up in the foreground, so that a bad directory or a refused
     // connection is reported there.
     drop(conn.connect()?);
@@ -58,7 +64,7 @@ pub fn run(mut opts: Options, conn: ConnectionConfig, mode: DaemonMode) -> Resul
             Ok(()) => {
                 point_last_dump(&base, n)?;
                 log::info!("daemon: dump {n} finished in {}", dir.display());
-                n = if n + 1 >= mode.count { 0 } else { n + 1 };
+                n = after(n, mode.count);
             }
             Err(_) if common::cancel::is_cancelled() => {}
             // The next dump tries the same directory again.

@@ -28,6 +28,11 @@ fn now() -> String {
     chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
+/// `-o`'s default, as mydumper names it: `export-YYYYMMDD-HHMMSS`.
+pub fn default_outputdir() -> PathBuf {
+    PathBuf::from(chrono::Local::now().format("export-%Y%m%d-%H%M%S").to_string())
+}
+
 /// The directory files are written to, and the temporary directory that
 /// owns it when the dump only streams.
 fn prepare_dir(opts: &Options) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
@@ -38,10 +43,7 @@ fn prepare_dir(opts: &Options) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
             .context("cannot create a temporary directory for the stream's files")?;
         return Ok((tmp.path().to_path_buf(), Some(tmp)));
     }
-    let dir = match &opts.outputdir {
-        Some(d) => d.clone(),
-        None => PathBuf::from(chrono::Local::now().format("export-%Y%m%d-%H%M%S").to_string()),
-    };
+    let dir = opts.outputdir.clone().unwrap_or_else(default_outputdir);
     if dir.exists() {
         if !dir.is_dir() {
             bail!("output directory {} exists and is not a directory", dir.display());

@@ -232,12 +232,9 @@ fn run_job_in_savepoint(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<
     if !ctx.opts.use_savepoints {
         return run_job(conn, ctx, job);
     }
-    let exec = |conn: &mut mysql::Conn, q: &str| {
-        conn.query_drop(q).map_err(|e| anyhow!("{} ({q})", common::conn::server_message(&e)))
-    };
-    exec(conn, "SAVEPOINT rdumper")?;
+    crate::snapshot::exec(conn, "SAVEPOINT rdumper")?;
     run_job(conn, ctx, job)?;
-    exec(conn, "ROLLBACK TO SAVEPOINT rdumper")
+    crate::snapshot::exec(conn, "ROLLBACK TO SAVEPOINT rdumper")
 }
 
 fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
