@@ -143,8 +143,9 @@ pub fn lock_tables(conn: &mut mysql::Conn, cat: &Catalog) -> Result<()> {
         .with_context(|| format!("cannot lock the {} selected tables (--lock-all-tables)", tables.len()))
 }
 
+/// Releases the global read lock, or the table locks of `--lock-all-tables`.
 pub fn unlock(conn: &mut mysql::Conn) -> Result<()> {
-    exec(conn, "UNLOCK TABLES").context("cannot release the global read lock")
+    exec(conn, "UNLOCK TABLES").context("cannot release the dump's lock")
 }
 
 /// The binary log position and GTID set of the snapshot, if the server
