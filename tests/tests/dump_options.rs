@@ -370,6 +370,9 @@ fn skip_definer_leaves_the_definer_out() {
     run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", "torture"]));
     let mut c = s.conn();
     assert_eq!(object_names(&mut c, &copy.name), object_names(&mut c, "torture"));
+    let mut source = table_sums(&mut c, "torture");
+    source.remove("big");
+    assert_eq!(table_sums(&mut c, &copy.name), source);
 }
 
 /// The processes whose command line has `arg` as one of its words.

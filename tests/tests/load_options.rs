@@ -229,9 +229,14 @@ fn skip_create_table_and_database() {
 #[test]
 fn tables_list_and_omit_file() {
     let s = server();
+    s.fixtures();
     let db = s.unique_db("lo_tlist");
     load(&torture_sql(), &["-s", "torture", "-B", &db.name, "-T", "parent,torture.child"]);
     assert_eq!(tables(&db.name), ["child", "parent"]);
+    let (source, copy) = (table_sums(&mut s.conn(), "torture"), table_sums(&mut s.conn(), &db.name));
+    for t in ["child", "parent"] {
+        assert_eq!(copy[t], source[t], "{t}");
+    }
 
     let db = s.unique_db("lo_tlike");
     load(&torture_sql(), &["-s", "torture", "-B", &db.name, "-T", "TORTURE.pa%"]);
