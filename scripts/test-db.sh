@@ -29,6 +29,7 @@ ensure_packages() {
     command -v nc >/dev/null 2>&1 || missing+=(netcat-openbsd)
     command -v zstd >/dev/null 2>&1 || missing+=(zstd)
     command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
         log "installing ${missing[*]} with apt-get"
@@ -50,6 +51,27 @@ ensure_packages() {
 
 mariadbd_bin() {
     command -v mariadbd 2>/dev/null || { [ -x /usr/sbin/mariadbd ] && echo /usr/sbin/mariadbd; } || die "mariadbd not found"
+}
+
+# A CA, a server certificate for 127.0.0.1/localhost and a client
+# certificate, in $1, for the TLS tests.
+make_certs() {
+    local d=$1
+    mkdir -p "$d"
+    (
+        cd "$d"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+            -subj "/CN=rdump test CA" -keyout ca-key.pem -out ca.pem
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+        printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n' > client.ext
+        local who
+        for who in server client; do
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+                -subj "/CN=rdump-$who" -keyout "$who-key.pem" -out "$who.csr"
+            openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+                -extfile "$who.ext" -out "$who-cert.pem"
+        done
+    ) >"$d/openssl.log" 2>&1 || { cat "$d/openssl.log" >&2; die "cannot make the TLS certificates"; }
 }
 
 free_port() {
@@ -80,6 +102,12 @@ start() {
     # Temporary files of the install and the server stay in the data dir, so
     # servers started side by side never meet in a shared /tmp.
     mkdir -p "$DATADIR/tmp"
+    # RDUMP_TEST_NO_TLS=1: a server without TLS (for the tests of that case).
+    local tls_opt=()
+    if [ -z "${RDUMP_TEST_NO_TLS:-}" ]; then
+        make_certs "$DATADIR/tls"
+        tls_opt=(--ssl-ca="$DATADIR/tls/ca.pem" --ssl-cert="$DATADIR/tls/server-cert.pem" --ssl-key="$DATADIR/tls/server-key.pem")
+    fi
     TMPDIR="$DATADIR/tmp" mariadb-install-db --no-defaults "${user_opt[@]}" --datadir="$DATADIR/data" \
         --auth-root-authentication-method=normal --skip-test-db >"$DATADIR/install.log" 2>&1 \
         || { cat "$DATADIR/install.log" >&2; die "mariadb-install-db failed"; }
@@ -91,6 +119,7 @@ start() {
         --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
         --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --max-connections=500 \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+        "${tls_opt[@]}" \
         >/dev/null 2>&1 &
     local i
     for i in $(seq 1 120); do
@@ -100,7 +129,9 @@ start() {
     client -e 'SELECT 1' >/dev/null 2>&1 || { tail -20 "$DATADIR/error.log" >&2; die "server did not start"; }
     client -e "CREATE USER IF NOT EXISTS root@'127.0.0.1'; GRANT ALL ON *.* TO root@'127.0.0.1' WITH GRANT OPTION;
                CREATE USER IF NOT EXISTS rdump_pw@'%' IDENTIFIED BY 'rdump-secret'; GRANT ALL ON *.* TO rdump_pw@'%';
-               CREATE USER IF NOT EXISTS rdump_pw@'localhost' IDENTIFIED BY 'rdump-secret'; GRANT ALL ON *.* TO rdump_pw@'localhost';"
+               CREATE USER IF NOT EXISTS rdump_pw@'localhost' IDENTIFIED BY 'rdump-secret'; GRANT ALL ON *.* TO rdump_pw@'localhost';
+               CREATE USER IF NOT EXISTS rdump_tls@'%' IDENTIFIED BY 'rdump-secret' REQUIRE SSL; GRANT ALL ON *.* TO rdump_tls@'%';
+               CREATE USER IF NOT EXISTS rdump_x509@'%' IDENTIFIED BY 'rdump-secret' REQUIRE SUBJECT '/CN=rdump-client'; GRANT ALL ON *.* TO rdump_x509@'%';"
     printf 'DATADIR=%q\nPORT=%q\n' "$DATADIR" "$PORT" > "$state"
     log "started: data dir $DATADIR, socket $DATADIR/mysql.sock, port $PORT"
 }

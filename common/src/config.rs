@@ -92,6 +92,28 @@ fn falsy(v: &str) -> bool {
     matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | "off" | "no")
 }
 
+/// The option a `[client]` key of the MySQL client's sets, if it is one
+/// of the connection's.
+fn client_key(key: &str) -> Option<&'static str> {
+    Some(match key.trim().replace('_', "-").as_str() {
+        "host" => "host",
+        "port" => "port",
+        "user" => "user",
+        "password" => "password",
+        "socket" => "socket",
+        "compress" => "compress-protocol",
+        "ssl" => "ssl",
+        "ssl-mode" => "ssl-mode",
+        "ssl-ca" => "ca",
+        "ssl-capath" => "capath",
+        "ssl-cert" => "cert",
+        "ssl-key" => "key",
+        "ssl-cipher" => "cipher",
+        "tls-version" => "tls-version",
+        _ => return None,
+    })
+}
+
 /// Turns option-file keys into arguments the parser knows. Unknown keys are
 /// skipped, as mydumper skips them.
 fn keys_to_args(cmd: &clap::Command, entries: &[(String, String)], out: &mut Vec<OsString>) {
@@ -142,11 +164,8 @@ pub fn parse_from<T: CommandFactory + FromArgMatches>(program: Program, raw: &[O
 
     let cmd = T::command().args_override_self(true);
     let mut args: Vec<OsString> = vec![raw.first().cloned().unwrap_or_else(|| OsStr::new(program.section()).into())];
-    let client: Vec<(String, String)> = config
-        .section("client")
-        .into_iter()
-        .filter(|(k, _)| matches!(k.as_str(), "host" | "port" | "user" | "password" | "socket"))
-        .collect();
+    let client: Vec<(String, String)> =
+        config.section("client").into_iter().filter_map(|(k, v)| client_key(&k).map(|k| (k.to_string(), v))).collect();
     keys_to_args(&cmd, &client, &mut args);
     keys_to_args(&cmd, &config.section(program.section()), &mut args);
     let from_files = args.len() - 1;

@@ -3,11 +3,14 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
 use crate::options::ConnectionArgs;
+use crate::tls::{SslMode, Tls};
 
 const DEFAULT_SOCKETS: &[&str] = &["/run/mysqld/mysqld.sock", "/var/run/mysqld/mysqld.sock", "/tmp/mysql.sock"];
 
@@ -19,6 +22,13 @@ pub struct ConnectionConfig {
     pub user: Option<String>,
     password: Option<String>,
     pub socket: Option<PathBuf>,
+    /// TLS on TCP connections (a Unix socket is never encrypted).
+    pub tls: Option<Tls>,
+    /// `-C`: the protocol's compression.
+    pub compress: bool,
+    /// PREFERRED met a server without TLS: later connections go plain at
+    /// once.
+    tls_refused: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for ConnectionConfig {
@@ -29,6 +39,8 @@ impl fmt::Debug for ConnectionConfig {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("socket", &self.socket)
+            .field("tls", &self.tls.as_ref().map(|t| t.mode))
+            .field("compress", &self.compress)
             .finish()
     }
 }
@@ -70,7 +82,34 @@ impl ConnectionConfig {
             }
         });
         let user = args.user.clone().or_else(|| env("USER"));
-        Ok(ConnectionConfig { host, port, user, password, socket })
+        let tls = Tls::from_args(args)?;
+        if tls.is_some() && socket.is_some() {
+            log::debug!("TLS options apply to TCP connections; the Unix socket is used unencrypted");
+        }
+        Ok(ConnectionConfig {
+            host,
+            port,
+            user,
+            password,
+            socket,
+            tls,
+            compress: args.compress_protocol,
+            tls_refused: Arc::default(),
+        })
+    }
+
+    /// Whether the connections are plain sockets, neither encrypted nor
+    /// compressed, so that `common::wire` may read and write them.
+    pub fn raw_wire(&self) -> bool {
+        !self.compress && (self.socket.is_some() || self.tls.is_none() || self.tls_refused.load(Ordering::Relaxed))
+    }
+
+    /// The TLS settings of the next TCP connection.
+    fn ssl_opts(&self) -> Option<mysql::SslOpts> {
+        if self.socket.is_some() || self.tls_refused.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.tls.as_ref().map(Tls::ssl_opts)
     }
 
     /// Where the connection goes, for messages: `socket /x` or `host:port`.
@@ -95,6 +134,10 @@ impl ConnectionConfig {
         if let Some(s) = &self.socket {
             b = b.socket(Some(s.to_string_lossy().into_owned()));
         }
+        if self.compress {
+            b = b.compress(Some(mysql::Compression::default()));
+        }
+        b = b.ssl_opts(self.ssl_opts());
         mysql::Opts::from(b)
     }
 
@@ -106,8 +149,58 @@ impl ConnectionConfig {
 
     /// As `connect`, with options the caller has extended from `opts()`.
     pub fn connect_with(&self, opts: mysql::Opts) -> Result<mysql::Conn, ConnectError> {
-        mysql::Conn::new(opts).map_err(|e| ConnectError { target: self.target(), message: server_message(&e) })
+        let preferred = matches!(&self.tls, Some(t) if t.mode == SslMode::Preferred);
+        match mysql::Conn::new(opts.clone()) {
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) if preferred => {
+                log::info!("{} offers no TLS; connecting unencrypted (--ssl-mode=PREFERRED)", self.target());
+                self.tls_refused.store(true, Ordering::Relaxed);
+                let plain = mysql::OptsBuilder::from_opts(opts).ssl_opts(None);
+                mysql::Conn::new(plain).map_err(|e| self.connect_error(&e))
+            }
+            r => r.map_err(|e| self.connect_error(&e)),
+        }
     }
+
+    fn connect_error(&self, e: &mysql::Error) -> ConnectError {
+        let mut message = server_message(e);
+        if matches!(e, mysql::Error::DriverError(mysql::DriverError::TlsNotSupported)) {
+            message = format!("the server does not offer TLS, which --ssl/--ssl-mode ask for ({message})");
+        } else if let Some(tls) = tls_failure(e) {
+            message = format!("TLS failed: {tls}");
+            if let rustls::Error::InvalidCertificate(c) = &tls {
+                let hint = match c {
+                    rustls::CertificateError::NotValidForName | rustls::CertificateError::NotValidForNameContext { .. } => {
+                        "the server's certificate does not name the host (--ssl-mode=VERIFY_CA does not check the name)"
+                    }
+                    _ => "the server's certificate does not verify against --ca/--capath (--ssl-mode=REQUIRED does not check it)",
+                };
+                message = format!("{message}; {hint}");
+            }
+        } else if matches!(e, mysql::Error::TlsError(_)) {
+            message = format!("TLS failed: {message}");
+        }
+        ConnectError { target: self.target(), message }
+    }
+}
+
+/// The TLS library's error under a connection error, if that is its cause.
+fn tls_failure(e: &mysql::Error) -> Option<rustls::Error> {
+    // The client library's error gives no source of its own.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = match e {
+        mysql::Error::CodecError(c) => Some(c),
+        mysql::Error::IoError(io) => Some(io),
+        other => Some(other),
+    };
+    while let Some(c) = cause {
+        if let Some(t) = c.downcast_ref::<rustls::Error>() {
+            return Some(t.clone());
+        }
+        if let Some(t) = c.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|i| i.downcast_ref::<rustls::Error>()) {
+            return Some(t.clone());
+        }
+        cause = c.source();
+    }
+    None
 }
 
 /// A one-line description of a client error: for server errors the code

@@ -20,4 +20,5 @@ pub mod pattern;
 pub mod progress;
 pub mod spare;
 pub mod stream;
+pub mod tls;
 pub mod wire;

@@ -28,6 +28,33 @@ pub struct ConnectionArgs {
     /// UNIX domain socket file to use for connection
     #[arg(short = 'S', long)]
     pub socket: Option<PathBuf>,
+    /// Use compression on the connection (slower here unless the network is)
+    #[arg(short = 'C', long)]
+    pub compress_protocol: bool,
+    /// Connect using TLS (REQUIRED, or VERIFY_CA with --ca/--capath)
+    #[arg(long)]
+    pub ssl: bool,
+    /// DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY
+    #[arg(long, value_name = "MODE")]
+    pub ssl_mode: Option<String>,
+    /// The client certificate's private key (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// The client certificate (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The CA certificate(s) the server's certificate must chain to (PEM)
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// A directory of CA certificates (PEM)
+    #[arg(long, value_name = "DIR")]
+    pub capath: Option<PathBuf>,
+    /// Cipher suites allowed, OpenSSL or IANA names, `:`-separated
+    #[arg(long, value_name = "LIST")]
+    pub cipher: Option<String>,
+    /// TLS versions allowed, e.g. TLSv1.2,TLSv1.3
+    #[arg(long, value_name = "LIST")]
+    pub tls_version: Option<String>,
     /// Use a specific defaults file [default: /etc/mydumper.cnf when it exists]
     #[arg(long, value_name = "FILE")]
     pub defaults_file: Option<PathBuf>,

@@ -6,8 +6,9 @@
 //! each).
 //!
 //! The library still opens the connection (authentication, session) and
-//! runs every other command. Its connections are plain (neither TLS nor
-//! compression), and between two commands it has nothing buffered, so the
+//! runs every other command. Only a plain connection (neither TLS nor
+//! compression, see `ConnectionConfig::raw_wire`) is read and written
+//! here; between two commands the library has nothing buffered, so the
 //! socket is ours for the length of one command. A command whose answer
 //! was not read to its end must be given up with [`Wire::shut_down`], so
 //! that no later command can read its rest as an answer.

@@ -247,6 +247,7 @@ fn dump(
         rows: AtomicU64::new(0),
         max_statement: AtomicU64::new(0),
         total_rows_estimate: data_tasks.iter().map(|t| t.table.rows_estimate).sum(),
+        raw_wire: cfg.raw_wire(),
     };
 
     std::thread::scope(|s| -> Result<()> {

@@ -11,6 +11,9 @@
 //! definitions, an EOF packet, the rows, an EOF packet), which is what is
 //! read here. Anything unexpected fails the query, and a query left
 //! unfinished shuts the socket down.
+//!
+//! An encrypted or compressed connection is not a plain socket: there the
+//! library reads the rows.
 
 use common::wire::{self, Wire, WireError, COM_QUERY, SERVER_MORE_RESULTS_EXISTS};
 
@@ -19,6 +22,8 @@ use common::wire::{self, Wire, WireError, COM_QUERY, SERVER_MORE_RESULTS_EXISTS}
 pub enum RowsError {
     #[error(transparent)]
     Wire(#[from] WireError),
+    #[error("{}", common::conn::server_message(.0))]
+    Library(mysql::Error),
     /// The row handler stopped the query.
     #[error("{0}")]
     Stopped(anyhow::Error),
@@ -26,23 +31,46 @@ pub enum RowsError {
 
 /// One row: its values as slices of the packet, `None` for NULL.
 pub struct Row<'a> {
-    data: &'a [u8],
-    ranges: &'a [Option<(usize, usize)>],
+    inner: Inner<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Inner<'a> {
+    Wire { data: &'a [u8], ranges: &'a [Option<(usize, usize)>] },
+    /// A row the library read; its values are all bytes or NULL (checked).
+    Library(&'a mysql::Row),
 }
 
 impl<'a> Row<'a> {
     pub fn values(&self) -> impl Iterator<Item = Option<&'a [u8]>> + '_ {
-        self.ranges.iter().map(|r| r.map(|(a, b)| &self.data[a..b]))
+        let inner = self.inner;
+        let n = match inner {
+            Inner::Wire { ranges, .. } => ranges.len(),
+            Inner::Library(row) => row.len(),
+        };
+        (0..n).map(move |i| match inner {
+            Inner::Wire { data, ranges } => ranges[i].map(|(a, b)| &data[a..b]),
+            Inner::Library(row) => match row.as_ref(i) {
+                Some(mysql::Value::Bytes(b)) => Some(b.as_slice()),
+                _ => None,
+            },
+        })
     }
 }
 
 /// Runs `sql` on `conn` and calls `on_row` for each row of its result set;
 /// returns the number of rows. An error from `on_row` stops the query.
+/// `raw_wire` says that the connection is a plain socket (see
+/// `ConnectionConfig::raw_wire`).
 pub fn for_each_row(
     conn: &mut mysql::Conn,
+    raw_wire: bool,
     sql: &str,
     mut on_row: impl FnMut(Row<'_>) -> anyhow::Result<()>,
 ) -> Result<u64, RowsError> {
+    if !raw_wire {
+        return query_library(conn, sql, &mut on_row);
+    }
     let mut w = Wire::new(conn);
     let result = query(&mut w, sql, &mut on_row);
     match &result {
@@ -51,6 +79,25 @@ pub fn for_each_row(
         Err(_) => w.shut_down(),
     }
     result
+}
+
+fn query_library(
+    conn: &mut mysql::Conn,
+    sql: &str,
+    on_row: &mut dyn FnMut(Row<'_>) -> anyhow::Result<()>,
+) -> Result<u64, RowsError> {
+    use mysql::prelude::Queryable;
+    let mut result = conn.query_iter(sql).map_err(RowsError::Library)?;
+    let mut rows = 0u64;
+    for row in result.by_ref() {
+        let row = row.map_err(RowsError::Library)?;
+        if let Some(i) = (0..row.len()).find(|&i| !matches!(row.as_ref(i), Some(mysql::Value::Bytes(_) | mysql::Value::NULL))) {
+            return Err(protocol(format!("value {} of a text row is not text", i + 1)));
+        }
+        on_row(Row { inner: Inner::Library(&row) }).map_err(RowsError::Stopped)?;
+        rows += 1;
+    }
+    Ok(rows)
 }
 
 fn query(w: &mut Wire<'_>, sql: &str, on_row: &mut dyn FnMut(Row<'_>) -> anyhow::Result<()>) -> Result<u64, RowsError> {
@@ -110,7 +157,7 @@ fn query(w: &mut Wire<'_>, sql: &str, on_row: &mut dyn FnMut(Row<'_>) -> anyhow:
         if ranges.len() != columns {
             return Err(protocol(format!("a row of {} values for {columns} columns", ranges.len())));
         }
-        on_row(Row { data, ranges: &ranges }).map_err(RowsError::Stopped)?;
+        on_row(Row { inner: Inner::Wire { data, ranges: &ranges } }).map_err(RowsError::Stopped)?;
         rows += 1;
     }
 }

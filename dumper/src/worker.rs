@@ -167,6 +167,8 @@ pub struct Ctx<'a> {
     /// The estimated rows of every table whose data is dumped, for chunk
     /// sizing.
     pub total_rows_estimate: u64,
+    /// The connections are plain sockets: rows are read from them directly.
+    pub raw_wire: bool,
 }
 
 impl Ctx<'_> {
@@ -333,7 +335,7 @@ fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) 
     }
     let mut w = ChunkWriter::new(ctx.out, ctx.opts, ctx.headers, tb, c.part);
     let mut since_update = 0u64;
-    let read = rows::for_each_row(conn, &q, |row| {
+    let read = rows::for_each_row(conn, ctx.raw_wire, &q, |row| {
         if ctx.control.aborted() {
             return Err(Control::aborted_error());
         }

@@ -49,6 +49,9 @@ pub struct Settings {
     pub inserts_as_data: bool,
     /// `--ignore-errors`: server error codes that skip a statement.
     pub ignore_errors: Vec<u16>,
+    /// The connections are plain sockets: LOAD DATA LOCAL files are sent
+    /// on them directly.
+    pub raw_wire: bool,
 }
 
 /// State shared by the scheduler and the workers.
@@ -373,7 +376,7 @@ impl Session {
         sql: &str,
         expected: &[u8],
         what: &str,
-        serve: &mut dyn FnMut(&mut dyn Write) -> Result<(), String>,
+        serve: &mut (dyn FnMut(&mut dyn Write) -> Result<(), String> + Send),
     ) -> (Result<infile::Done, mysql::Error>, Option<String>) {
         let packet = match self.infile_packet {
             Some(p) => p,
@@ -384,7 +387,7 @@ impl Session {
                 p
             }
         };
-        infile::load_data_local(&mut self.conn, sql, packet, &mut |requested, out| {
+        infile::load_data_local(&mut self.conn, self.shared.settings.raw_wire, sql, packet, &mut |requested, out| {
             if requested != expected {
                 return Err(format!("the server asked for {:?} instead of {what}", String::from_utf8_lossy(requested)));
             }

@@ -59,6 +59,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             sql_mode: ddl::load_sql_mode(server_mode.as_deref().unwrap_or("")),
             inserts_as_data: !load.plain_inserts,
             ignore_errors: common::options::parse_error_codes(load.ignore_errors.as_deref().unwrap_or(""))?,
+            raw_wire: conn.raw_wire(),
         },
         registry: Registry::new(),
         backlog,

@@ -329,10 +329,21 @@ pub struct PrivateServer {
 
 impl PrivateServer {
     pub fn start() -> PrivateServer {
+        PrivateServer::start_with_env(&[])
+    }
+
+    /// As [`PrivateServer::start`], with variables for `test-db.sh start`
+    /// (e.g. `RDUMP_TEST_NO_TLS=1`).
+    pub fn start_with_env(vars: &[(&str, &str)]) -> PrivateServer {
         let state = tempfile::tempdir().expect("temp dir");
         let state_file = state.path().join("db.state");
         let script = repo_root().join("scripts/test-db.sh");
-        let out = Command::new(&script).arg("start").env("RDUMP_TEST_STATE", &state_file).output().unwrap();
+        let out = Command::new(&script)
+            .arg("start")
+            .env("RDUMP_TEST_STATE", &state_file)
+            .envs(vars.iter().copied())
+            .output()
+            .unwrap();
         assert!(out.status.success(), "private server: {}", String::from_utf8_lossy(&out.stderr));
         let env = Command::new(&script).arg("env").env("RDUMP_TEST_STATE", &state_file).output().unwrap();
         let text = String::from_utf8_lossy(&env.stdout).into_owned();

@@ -69,19 +69,28 @@ fn kill_query_with(s: &Server, marker: &str) {
 fn lost_connection_names_table_and_chunk_and_leaves_no_metadata() {
     let s = server();
     s.fixtures();
+    lost_connection_case(&s, s.conn_args(), "rdumper-kill-me");
+    // Over TLS, where the client library reads the rows.
+    let tls = vec!["-h".into(), s.host.clone(), "-P".into(), s.port.to_string(), "-u".into(), "rdump_tls".into(), "-p".into(), "rdump-secret".into(), "--ssl".into()];
+    lost_connection_case(&s, tls, "rdumper-kill-tls");
+}
+
+fn lost_connection_case(s: &Server, conn_args: Vec<String>, marker: &str) {
     let tmp = tempdir();
     let dir = tmp.path().join("d");
     // Every row of torture.big sleeps a little: the query runs long enough
     // to be killed.
-    let child = rdumper_for(&s)
-        .args(["-B", "torture", "-T", "torture.big", "-t", "2", "--where", "SLEEP(0.0002) = 0 /* rdumper-kill-me */"])
+    let child = rdumper()
+        .args(conn_args)
+        .args(["-B", "torture", "-T", "torture.big", "-t", "2", "--where"])
+        .arg(format!("SLEEP(0.0002) = 0 /* {marker} */"))
         .arg("-o")
         .arg(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    kill_query_with(&s, "rdumper-kill-me");
+    kill_query_with(s, marker);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
