@@ -102,6 +102,8 @@ fn client_key(key: &str) -> Option<&'static str> {
         "password" => "password",
         "socket" => "socket",
         "compress" => "compress-protocol",
+        "protocol" => "protocol",
+        "enable-cleartext-plugin" => "enable-cleartext-plugin",
         "ssl" => "ssl",
         "ssl-mode" => "ssl-mode",
         "ssl-ca" => "ca",

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 
 use crate::options::ConnectionArgs;
 use crate::tls::{SslMode, Tls};
@@ -26,6 +26,11 @@ pub struct ConnectionConfig {
     pub tls: Option<Tls>,
     /// `-C`: the protocol's compression.
     pub compress: bool,
+    /// `--default-connection-database`: the database connected to.
+    pub database: Option<String>,
+    /// `--enable-cleartext-plugin`: the password may go as clear text to a
+    /// server that asks for it so (`mysql_clear_password`).
+    pub cleartext: bool,
     /// PREFERRED met a server without TLS: later connections go plain at
     /// once.
     tls_refused: Arc<AtomicBool>,
@@ -71,16 +76,21 @@ impl ConnectionConfig {
         } else {
             args.password.clone().or_else(|| env("MYSQL_PWD"))
         };
-        let socket = args.socket.clone().or_else(|| {
-            // Like the C client: "localhost" without a port means the socket.
-            if host == "localhost" && args.port.is_none() {
-                env("MYSQL_UNIX_PORT")
-                    .map(PathBuf::from)
-                    .or_else(|| DEFAULT_SOCKETS.iter().map(PathBuf::from).find(|p| p.exists()))
-            } else {
-                None
-            }
-        });
+        let named_or_default = || {
+            args.socket
+                .clone()
+                .or_else(|| env("MYSQL_UNIX_PORT").map(PathBuf::from))
+                .or_else(|| DEFAULT_SOCKETS.iter().map(PathBuf::from).find(|p| p.exists()))
+        };
+        let socket = match args.protocol.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("tcp") => None,
+            Some("socket") => Some(named_or_default().context("--protocol=socket: no socket (give -S/--socket)")?),
+            Some(other) => bail!("--protocol: {other:?} is not tcp or socket"),
+            // As the client library: the socket for "localhost" (with no
+            // port, unless a socket is named), TCP for any other host.
+            None if host == "localhost" && (args.port.is_none() || args.socket.is_some()) => named_or_default(),
+            None => None,
+        };
         let user = args.user.clone().or_else(|| env("USER"));
         let tls = Tls::from_args(args)?;
         if tls.is_some() && socket.is_some() {
@@ -94,6 +104,8 @@ impl ConnectionConfig {
             socket,
             tls,
             compress: args.compress_protocol,
+            database: args.default_connection_database.clone(),
+            cleartext: args.enable_cleartext_plugin,
             tls_refused: Arc::default(),
         })
     }
@@ -137,6 +149,7 @@ impl ConnectionConfig {
         if self.compress {
             b = b.compress(Some(mysql::Compression::default()));
         }
+        b = b.db_name(self.database.clone()).enable_cleartext_plugin(self.cleartext);
         b = b.ssl_opts(self.ssl_opts());
         mysql::Opts::from(b)
     }
@@ -217,5 +230,47 @@ pub fn error_code(e: &mysql::Error) -> Option<u16> {
     match e {
         mysql::Error::MySqlError(m) => Some(m.code),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: ConnectionArgs) -> ConnectionConfig {
+        ConnectionConfig::from_args(&args).unwrap()
+    }
+
+    #[test]
+    fn socket_only_for_localhost_unless_forced() {
+        let sock = Some(PathBuf::from("/x/mysql.sock"));
+        let c = config(ConnectionArgs { host: Some("db.example".into()), socket: sock.clone(), ..Default::default() });
+        assert_eq!(c.socket, None);
+        let c = config(ConnectionArgs { host: Some("localhost".into()), port: Some(3307), socket: sock.clone(), ..Default::default() });
+        assert_eq!(c.socket, sock);
+        let c = config(ConnectionArgs { host: Some("localhost".into()), socket: sock.clone(), protocol: Some("TCP".into()), ..Default::default() });
+        assert_eq!(c.socket, None);
+        let c = config(ConnectionArgs { host: Some("db.example".into()), socket: sock.clone(), protocol: Some("socket".into()), ..Default::default() });
+        assert_eq!(c.socket, sock);
+    }
+
+    #[test]
+    fn session_options_reach_the_library() {
+        let c = config(ConnectionArgs {
+            host: Some("127.0.0.1".into()),
+            default_connection_database: Some("information_schema".into()),
+            enable_cleartext_plugin: true,
+            compress_protocol: true,
+            ..Default::default()
+        });
+        let o = c.opts();
+        assert_eq!(o.get_db_name(), Some("information_schema"));
+        assert!(o.get_enable_cleartext_plugin());
+        assert!(o.get_compress().is_some());
+        assert!(!c.raw_wire(), "a compressed connection is not a plain socket");
+        let plain = config(ConnectionArgs { host: Some("127.0.0.1".into()), ..Default::default() });
+        assert!(plain.raw_wire() && plain.opts().get_ssl_opts().is_none());
+        let tls = config(ConnectionArgs { host: Some("127.0.0.1".into()), ssl: true, ..Default::default() });
+        assert!(!tls.raw_wire() && tls.opts().get_ssl_opts().is_some());
     }
 }

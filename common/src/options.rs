@@ -28,6 +28,15 @@ pub struct ConnectionArgs {
     /// UNIX domain socket file to use for connection
     #[arg(short = 'S', long)]
     pub socket: Option<PathBuf>,
+    /// Connect over tcp, or the socket, whatever the host
+    #[arg(long, value_name = "tcp|socket")]
+    pub protocol: Option<String>,
+    /// The database the connections start in [default: none]
+    #[arg(long, value_name = "DB")]
+    pub default_connection_database: Option<String>,
+    /// Send the password in clear text to a server that asks for it so
+    #[arg(long)]
+    pub enable_cleartext_plugin: bool,
     /// Use compression on the connection (slower here unless the network is)
     #[arg(short = 'C', long)]
     pub compress_protocol: bool,

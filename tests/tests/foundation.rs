@@ -9,7 +9,9 @@ fn help_lists_connection_options() {
         let text = String::from_utf8_lossy(&out.stdout);
         for opt in [
             "-h, --host", "-P, --port", "-u, --user", "-p, --password", "-a, --ask-password", "-S, --socket",
-            "--defaults-file", "--defaults-extra-file", "-t, --threads", "-v, --verbose", "-L, --logfile", "-V, --version",
+            "--defaults-file", "--defaults-extra-file", "-C, --compress-protocol", "--ssl", "--ssl-mode", "--ca", "--capath",
+            "--cert", "--key", "--cipher", "--tls-version", "--protocol", "--default-connection-database",
+            "--enable-cleartext-plugin", "-t, --threads", "-v, --verbose", "-L, --logfile", "-V, --version",
         ] {
             assert!(text.contains(opt), "{cmd:?} --help lacks {opt}:\n{text}");
         }
@@ -219,4 +221,41 @@ fn password_never_reaches_logs_or_dump_files() {
     for (what, bytes) in seen {
         assert!(!String::from_utf8_lossy(&bytes).contains("rdump-secret"), "password found in {what}");
     }
+}
+
+/// Which way the connection goes: a named socket is used for "localhost"
+/// only (another host gets TCP, as with the client library), and
+/// `--protocol` forces one way; `--default-connection-database` names the
+/// database the connections start in.
+#[test]
+fn protocol_socket_rule_and_connection_database() {
+    let s = server();
+    let src = s.db_with("proto", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t VALUES (1), (2), (3)"]);
+    let tmp = tempdir();
+    let sock = s.socket.display().to_string();
+    let port = s.port.to_string();
+    let dump = |name: &str, conn: &[&str]| {
+        let out = run(rdumper().args(conn).args(["-u", "root", "-B", &src.name, "-o"]).arg(tmp.path().join(name)));
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // A socket that does not exist is not used for another host...
+    let (ok, err) = dump("tcp_host", &["-h", "127.0.0.1", "-P", &port, "-S", "/nonexistent/mysql.sock"]);
+    assert!(ok, "{err}");
+    // ...nor with --protocol=tcp, even for "localhost".
+    let (ok, err) = dump("tcp_forced", &["--protocol", "tcp", "-h", "localhost", "-P", &port, "-S", "/nonexistent/mysql.sock"]);
+    assert!(ok, "{err}");
+    // --protocol=socket uses the socket whatever host and port say.
+    let (ok, err) = dump("socket_forced", &["--protocol=SOCKET", "-h", "192.0.2.1", "-P", "1", "-S", &sock]);
+    assert!(ok, "{err}");
+    let (ok, err) = dump("bad_protocol", &["--protocol", "pipe", "-S", &sock]);
+    assert!(!ok && err.contains("--protocol") && err.contains("pipe"), "{err}");
+    let dumped = std::fs::read_to_string(tmp.path().join("socket_forced").join(format!("{}.t.00000.sql", src.name))).unwrap();
+    assert!(dumped.contains("(1),") || dumped.contains("(1)\n"), "{dumped}");
+
+    let (ok, err) = dump("db", &["-S", &sock, "--default-connection-database", "information_schema"]);
+    assert!(ok, "{err}");
+    let (ok, err) = dump("no_db", &["-S", &sock, "--default-connection-database", "no_such_db_here"]);
+    assert!(!ok && err.contains("no_such_db_here") && err.contains(&sock), "{err}");
+    let out = run(rloader().args(["-S", &sock, "-u", "root", "--default-connection-database", "no_such_db_here", "-d"]).arg(tmp.path().join("db")));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no_such_db_here"));
 }
