@@ -225,6 +225,34 @@ pub fn server_message(e: &mysql::Error) -> String {
     }
 }
 
+/// A failed query as one line (see [`server_message`]), keeping the
+/// server's error code for callers that act on it (`--ignore-errors`).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct QueryError {
+    pub code: Option<u16>,
+    pub message: String,
+}
+
+impl QueryError {
+    pub fn new(e: &mysql::Error) -> QueryError {
+        QueryError { code: error_code(e), message: server_message(e) }
+    }
+
+    /// With what failed after the message: `ERROR … (while running …)`.
+    pub fn during(e: &mysql::Error, what: &str) -> QueryError {
+        QueryError { code: error_code(e), message: format!("{} ({what})", server_message(e)) }
+    }
+}
+
+/// The server error code behind `e`: a [`QueryError`]'s or a client
+/// library error's, anywhere in its chain.
+pub fn server_code(e: &anyhow::Error) -> Option<u16> {
+    e.chain().find_map(|c| {
+        c.downcast_ref::<QueryError>().and_then(|q| q.code).or_else(|| c.downcast_ref::<mysql::Error>().and_then(error_code))
+    })
+}
+
 /// The server error code of `e`, if it is a server error.
 pub fn error_code(e: &mysql::Error) -> Option<u16> {
     match e {
@@ -239,6 +267,17 @@ mod tests {
 
     fn config(args: ConnectionArgs) -> ConnectionConfig {
         ConnectionConfig::from_args(&args).unwrap()
+    }
+
+    #[test]
+    fn server_codes_come_from_the_error_not_its_text() {
+        let server = mysql::Error::MySqlError(mysql::MySqlError { state: "42S02".into(), message: "Table 'a.b' doesn't exist".into(), code: 1146 });
+        let e = anyhow::Error::from(QueryError::during(&server, "while running SELECT 1")).context("dumping `a`.`b`");
+        assert_eq!(server_code(&e), Some(1146));
+        assert!(format!("{e:#}").contains("ERROR 1146 (42S02): Table 'a.b' doesn't exist (while running SELECT 1)"));
+        assert_eq!(server_code(&anyhow::Error::from(server).context("x")), Some(1146));
+        // A message that quotes a server error is not one.
+        assert_eq!(server_code(&anyhow::anyhow!("table `ERROR 1146 (x` is odd")), None);
     }
 
     #[test]

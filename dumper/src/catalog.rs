@@ -127,7 +127,7 @@ fn num(v: &Value) -> u64 {
 
 /// Runs a query, with the query in the error.
 pub fn rows(conn: &mut mysql::Conn, q: &str) -> Result<Vec<Row>> {
-    conn.query::<Row, _>(q).map_err(|e| anyhow::anyhow!("{}", common::conn::server_message(&e))).with_context(|| {
+    conn.query::<Row, _>(q).map_err(|e| common::conn::QueryError::new(&e)).with_context(|| {
         let short: String = q.chars().take(200).collect();
         format!("query failed: {short}")
     })

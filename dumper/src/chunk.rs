@@ -102,7 +102,7 @@ pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total
     let base: Vec<String> = Vec::new();
     let run = |conn: &mut mysql::Conn, q: String| -> Result<mysql::Row> {
         let r: Option<mysql::Row> =
-            conn.query_first(&q).map_err(|e| anyhow!("{} (while running {q})", common::conn::server_message(&e)))?;
+            conn.query_first(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
         r.ok_or_else(|| anyhow!("no answer to {q}"))
     };
     let r = run(conn, format!("SELECT MIN({k}), MAX({k}) FROM {}{}", t.qualified(), where_sql(&base)))?;

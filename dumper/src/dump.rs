@@ -82,7 +82,7 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
     let mut main = conn_cfg.connect()?;
     let server_mode: Option<String> = main
         .query_first("SELECT @@SESSION.SQL_MODE")
-        .map_err(|e| anyhow::anyhow!("{}", common::conn::server_message(&e)))?;
+        .map_err(|e| common::conn::QueryError::new(&e))?;
     let sql_mode = snapshot::file_sql_mode(&server_mode.unwrap_or_default());
     snapshot::setup_session(&mut main, opts, &sql_mode)?;
 

@@ -29,6 +29,20 @@ pub enum RowsError {
     Stopped(anyhow::Error),
 }
 
+impl RowsError {
+    /// A server's or the connection's error as a failed query's, with the
+    /// server's error code kept; a stop by the row handler as it is.
+    pub fn into_query_error(self) -> anyhow::Error {
+        let (code, message) = match self {
+            RowsError::Stopped(e) => return e,
+            RowsError::Wire(WireError::Server(m)) => (Some(m.code), format!("ERROR {} ({}): {}", m.code, m.state, m.message)),
+            RowsError::Library(e) => (common::conn::error_code(&e), common::conn::server_message(&e)),
+            RowsError::Wire(other) => (None, other.to_string()),
+        };
+        common::conn::QueryError { code, message: format!("reading rows: {message}") }.into()
+    }
+}
+
 /// One row: its values as slices of the packet, `None` for NULL.
 pub struct Row<'a> {
     inner: Inner<'a>,

@@ -12,7 +12,7 @@ use crate::catalog::{text, Routine, Table};
 /// Runs a `SHOW CREATE …` and returns its row.
 fn show(conn: &mut mysql::Conn, q: &str) -> Result<Row> {
     let row: Option<Row> =
-        conn.query_first(q).map_err(|e| anyhow!("{} (while running {q})", common::conn::server_message(&e)))?;
+        conn.query_first(q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
     row.ok_or_else(|| anyhow!("{q} returned nothing"))
 }
 

@@ -3,7 +3,7 @@
 //! worker reads in.
 
 use anyhow::{bail, Context, Result};
-use common::conn::{server_message, ConnectionConfig};
+use common::conn::{server_message, ConnectionConfig, QueryError};
 use common::metadata::SourcePosition;
 use mysql::prelude::Queryable;
 
@@ -12,7 +12,7 @@ use crate::cli::Options;
 
 /// Runs one statement, with the statement in the error.
 pub fn exec(conn: &mut mysql::Conn, q: &str) -> Result<()> {
-    conn.query_drop(q).map_err(|e| anyhow::anyhow!("{} (while running {q})", server_message(&e)))
+    Ok(conn.query_drop(q).map_err(|e| QueryError::during(&e, &format!("while running {q}")))?)
 }
 
 /// The SQL_MODE written into every file's header and the metadata: the

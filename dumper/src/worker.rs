@@ -193,7 +193,7 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job_in_savepoint(conn, ctx, &job)))
                 .unwrap_or_else(|p| Err(anyhow!("internal error: {}", panic_text(&p))));
             if let Err(e) = r {
-                match server_error_code(&e).filter(|c| ctx.opts.ignore_errors.contains(c)) {
+                match common::conn::server_code(&e).filter(|c| ctx.opts.ignore_errors.contains(c)) {
                     Some(code) => log::warn!("{}: {e:#}; skipped (--ignore-errors {code})", job.describe()),
                     None if !ctx.control.aborted() => ctx.control.fail(e.context(job.describe())),
                     None => {}
@@ -204,23 +204,6 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
     }
     // Ends the snapshot; the connection closes when dropped.
     let _ = conn.query_drop("ROLLBACK");
-}
-
-/// The code of the server error behind `e`, whichever way it was read
-/// (the client library's errors and the rows read from the socket both say
-/// `ERROR <code> (<state>): …`).
-fn server_error_code(e: &anyhow::Error) -> Option<u16> {
-    e.chain().find_map(|c| {
-        let text = c.to_string();
-        let at = text.find("ERROR ")? + "ERROR ".len();
-        let rest = &text[at..];
-        let (code, tail) = rest.split_once(' ')?;
-        if tail.starts_with('(') {
-            code.parse().ok()
-        } else {
-            None
-        }
-    })
 }
 
 fn panic_text(p: &(dyn std::any::Any + Send)) -> &str {
@@ -299,7 +282,7 @@ fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<(
     if ctx.opts.data_checksums {
         let r: Option<mysql::Row> = conn
             .query_first(format!("CHECKSUM TABLE {}", t.table.qualified()))
-            .map_err(|e| anyhow!("{} (CHECKSUM TABLE)", common::conn::server_message(&e)))?;
+            .map_err(|e| common::conn::QueryError::during(&e, "CHECKSUM TABLE"))?;
         let sum = r.map(|r| text(&r[1])).filter(|s| !s.is_empty());
         *t.checksum.lock().unwrap_or_else(|p| p.into_inner()) = sum;
     }
@@ -351,7 +334,7 @@ fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) 
     match read {
         Ok(_) => {}
         Err(RowsError::Stopped(e)) => return Err(e),
-        Err(e) => return Err(anyhow!("reading rows: {e}")),
+        Err(e) => return Err(e.into_query_error()),
     }
     let (rows, max_statement) = w.finish()?;
     log::info!(
