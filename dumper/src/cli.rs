@@ -192,6 +192,10 @@ pub struct StatementArgs {
     /// so that they belong to whoever loads them
     #[arg(long)]
     pub skip_definer: bool,
+    /// Write this account (user@host) as the DEFINER of views, triggers,
+    /// routines and events
+    #[arg(long, value_name = "USER@HOST")]
+    pub replace_definer: Option<String>,
     /// Sort the data by primary key
     #[arg(long)]
     pub order_by_primary: bool,
@@ -370,7 +374,8 @@ pub struct Options {
     pub set_names_schema: String,
     pub set_names_other: String,
     pub order_by_primary: bool,
-    pub skip_definer: bool,
+    /// `--skip-definer`, `--replace-definer`.
+    pub definer: common::definer::Definer,
     pub stream: Option<StreamMode>,
     pub stream_buffer: u64,
     pub no_sync: bool,
@@ -526,7 +531,7 @@ impl Cli {
             set_names_schema,
             set_names_other,
             order_by_primary: self.statement.order_by_primary,
-            skip_definer: self.statement.skip_definer,
+            definer: common::definer::Definer::from_options(self.statement.skip_definer, self.statement.replace_definer.as_deref())?,
             stream,
             stream_buffer,
             no_sync: self.output.no_sync,

@@ -2,6 +2,7 @@
 //! views, triggers, routines and events, sequences — each as the server
 //! shows it, in mydumper's layout.
 
+use common::definer::Definer;
 use anyhow::{anyhow, bail, Context, Result};
 use common::escape::ident;
 use mysql::prelude::Queryable;
@@ -92,22 +93,19 @@ pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
     Ok(format!("CREATE TABLE IF NOT EXISTS {}(\n{}\n) ENGINE=MEMORY;\n", ident(&v.name), cols.join(",\n")))
 }
 
-/// A SHOW CREATE result's statement, without its DEFINER clause when
-/// `skip_definer` (`--skip-definer`).
-fn create_statement(row: &Row, column: &str, skip_definer: bool) -> Result<String> {
+/// A SHOW CREATE result's statement, its DEFINER clause as `definer`
+/// says (`--skip-definer`, `--replace-definer`).
+fn create_statement(row: &Row, column: &str, definer: &Definer) -> Result<String> {
     let create = col(row, column)?;
-    Ok(match skip_definer {
-        true => common::definer::remove(&create).unwrap_or(create),
-        false => create,
-    })
+    Ok(definer.apply(&create).unwrap_or(create))
 }
 
-pub fn view_create(conn: &mut mysql::Conn, v: &Table, skip_definer: bool) -> Result<String> {
+pub fn view_create(conn: &mut mysql::Conn, v: &Table, definer: &Definer) -> Result<String> {
     // With the view's database current, the server leaves names in the
     // definition unqualified, so the view loads into a renamed database.
     crate::snapshot::exec(conn, &format!("USE {}", ident(&v.db)))?;
     let row = show(conn, &format!("SHOW CREATE VIEW {}", v.qualified()))?;
-    let body = format!("{};\n", create_statement(&row, "Create View", skip_definer)?);
+    let body = format!("{};\n", create_statement(&row, "Create View", definer)?);
     Ok(format!(
         "DROP TABLE IF EXISTS {name};\nDROP VIEW IF EXISTS {name};\n{}",
         charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body),
@@ -115,21 +113,21 @@ pub fn view_create(conn: &mut mysql::Conn, v: &Table, skip_definer: bool) -> Res
     ))
 }
 
-pub fn triggers(conn: &mut mysql::Conn, t: &Table, skip_definer: bool) -> Result<String> {
+pub fn triggers(conn: &mut mysql::Conn, t: &Table, definer: &Definer) -> Result<String> {
     let mut s = String::new();
     for name in &t.triggers {
         let row = show(conn, &format!("SHOW CREATE TRIGGER {}.{}", ident(&t.db), ident(name)))?;
         let body = format!(
             "DROP TRIGGER IF EXISTS {};\n{};\n",
             ident(name),
-            protect_body(&create_statement(&row, "SQL Original Statement", skip_definer)?)
+            protect_body(&create_statement(&row, "SQL Original Statement", definer)?)
         );
         s.push_str(&charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body));
     }
     Ok(s)
 }
 
-pub fn post(conn: &mut mysql::Conn, db: &str, routines: &[Routine], skip_definer: bool) -> Result<String> {
+pub fn post(conn: &mut mysql::Conn, db: &str, routines: &[Routine], definer: &Definer) -> Result<String> {
     let mut s = String::new();
     for r in routines {
         let q = format!("SHOW CREATE {} {}.{}", r.kind, ident(db), ident(&r.name));
@@ -143,7 +141,7 @@ pub fn post(conn: &mut mysql::Conn, db: &str, routines: &[Routine], skip_definer
             "DROP {} IF EXISTS {};\n{};\n",
             r.kind,
             ident(&r.name),
-            protect_body(&create_statement(&row, create_col, skip_definer)?)
+            protect_body(&create_statement(&row, create_col, definer)?)
         );
         s.push_str(&charset_block(&col(&row, "character_set_client")?, &col(&row, "collation_connection")?, &body));
     }

@@ -247,7 +247,7 @@ fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
             )
         }
         Job::Post { db, form, routines } => {
-            other_file(DumpFile::Post { db: form.clone(), compression: comp }, schema::post(conn, db, routines, ctx.opts.skip_definer)?)
+            other_file(DumpFile::Post { db: form.clone(), compression: comp }, schema::post(conn, db, routines, &ctx.opts.definer)?)
         }
         Job::Sequence(t) => {
             let tb = &t.table;
@@ -259,7 +259,7 @@ fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
         Job::View(t) => {
             let tb = &t.table;
             let placeholder = schema::view_placeholder(conn, tb)?;
-            let view = schema::view_create(conn, tb, ctx.opts.skip_definer)?;
+            let view = schema::view_create(conn, tb, &ctx.opts.definer)?;
             other_file(
                 DumpFile::TableSchema { db: tb.db_form.clone(), table: tb.name_form.clone(), compression: comp },
                 placeholder,
@@ -270,7 +270,7 @@ fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
             let tb = &t.table;
             other_file(
                 DumpFile::Triggers { db: tb.db_form.clone(), table: Some(tb.name_form.clone()), compression: comp },
-                schema::triggers(conn, tb, ctx.opts.skip_definer)?,
+                schema::triggers(conn, tb, &ctx.opts.definer)?,
             )
         }
         Job::PlanData(t) => plan_table(conn, ctx, t),

@@ -233,6 +233,9 @@ pub struct LoadArgs {
     /// Remove DEFINER from CREATE statements
     #[arg(long, help_heading = "Statement Options")]
     pub skip_definer: bool,
+    /// Make this account (user@host) the DEFINER in CREATE statements
+    #[arg(long, value_name = "USER@HOST", help_heading = "Statement Options")]
+    pub replace_definer: Option<String>,
 
     /// Header SET variables of the files not to execute (comma separated)
     #[arg(long, value_name = "VARS", help_heading = "Statement Options")]

@@ -241,11 +241,15 @@ fn index_columns(def: &str) -> &str {
     &def[open..]
 }
 
-/// Removes the `DEFINER=user@host` clause of a CREATE statement, so the
-/// object is owned by the loading user.
-pub fn strip_definer(stmt: &str) -> Option<String> {
+/// A CREATE statement with its `DEFINER=user@host` clause removed (the
+/// object is owned by the loading user) or replaced, as `definer` says;
+/// `None` when it stays as it is.
+pub fn set_definer(stmt: &str, definer: &common::definer::Definer) -> Option<String> {
+    if *definer == common::definer::Definer::Keep {
+        return None;
+    }
     strip_keyword(stmt, "CREATE")?;
-    common::definer::remove(stmt)
+    definer.apply(stmt)
 }
 
 /// The variable a `/*!NNNNN SET VAR=… */` header hint sets, upper-cased.
@@ -366,13 +370,22 @@ mod tests {
     }
 
     #[test]
-    fn definer_is_removed_from_create_statements_only() {
+    fn definer_is_removed_or_replaced_in_create_statements_only() {
+        use common::definer::Definer;
+        let strip_definer = |s: &str| set_definer(s, &Definer::Skip);
         assert_eq!(
             strip_definer("/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`%`*/ /*!50003 TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1 */").unwrap(),
             "/*!50003 CREATE*/ /*!50017 */ /*!50003 TRIGGER `x` BEFORE INSERT ON `t` FOR EACH ROW SET @a=1 */"
         );
         assert_eq!(strip_definer("DROP TRIGGER IF EXISTS `x`"), None);
         assert_eq!(strip_definer("INSERT INTO t VALUES ('DEFINER=`a`@`b`')"), None);
+        let app = Definer::from_options(false, Some("app@localhost")).unwrap();
+        assert_eq!(
+            set_definer("CREATE DEFINER=`root`@`%` PROCEDURE `p`() SELECT 1", &app).unwrap(),
+            "CREATE DEFINER=`app`@`localhost` PROCEDURE `p`() SELECT 1"
+        );
+        assert_eq!(set_definer("INSERT INTO t VALUES ('DEFINER=`a`@`b`')", &app), None);
+        assert_eq!(set_definer("CREATE DEFINER=`root`@`%` PROCEDURE `p`() SELECT 1", &Definer::Keep), None);
     }
 
     #[test]

@@ -36,7 +36,8 @@ pub struct Settings {
     pub drop_mode: DropMode,
     pub retry_count: u32,
     pub queries_per_transaction: u64,
-    pub skip_definer: bool,
+    /// `--skip-definer`, `--replace-definer`.
+    pub definer: common::definer::Definer,
     pub ignore_sets: Vec<String>,
     /// Delete each file once it is loaded (stream mode).
     pub delete_loaded: bool,
@@ -310,8 +311,8 @@ impl Session {
         if let Some(s) = ddl::load_data_binary(&text) {
             return Ok(Some(Cow::Owned(s)));
         }
-        if settings.skip_definer && role != FileRole::Data {
-            if let Some(s) = ddl::strip_definer(&text) {
+        if role != FileRole::Data {
+            if let Some(s) = ddl::set_definer(&text, &settings.definer) {
                 return Ok(Some(Cow::Owned(s)));
             }
         }

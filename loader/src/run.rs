@@ -51,7 +51,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             drop_mode: load.drop_mode(),
             retry_count: load.retry_count,
             queries_per_transaction: load.queries_per_transaction,
-            skip_definer: load.skip_definer,
+            definer: common::definer::Definer::from_options(load.skip_definer, load.replace_definer.as_deref())?,
             ignore_sets: load.ignored_sets(),
             delete_loaded,
             set_names: load.set_names.clone(),

@@ -348,7 +348,8 @@ fn table_dropped_during_the_dump() {
 }
 
 /// `--skip-definer`: views, triggers, routines and events are written
-/// without their DEFINER clause, and load as before.
+/// without their DEFINER clause, and load as before; `--replace-definer`
+/// writes another account in it.
 #[test]
 fn skip_definer_leaves_the_definer_out() {
     let s = server();
@@ -364,6 +365,19 @@ fn skip_definer_leaves_the_definer_out() {
     let (_t, dir) = dump_dir(&s, &objects);
     let kept = with_definer(&dir);
     assert!(kept.iter().any(|n| n.contains("-schema-view")) && kept.iter().any(|n| n.contains("-schema-post")), "{kept:?}");
+    let (_t, replaced) = dump_dir(&s, &[&objects[..], &["--replace-definer", "rdump_pw@localhost"]].concat());
+    let written = with_definer(&replaced);
+    assert_eq!(written, kept);
+    for n in &written {
+        let text = read_text(&replaced.join(n));
+        assert!(text.contains("DEFINER=`rdump_pw`@`localhost`") && !text.contains("DEFINER=`root`"), "{n}: {text}");
+    }
+    let copy = s.unique_db("repldef_copy");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&replaced).args(["-B", &copy.name, "-s", "torture"]));
+    let mut c = s.conn();
+    let definers: Vec<String> =
+        c.exec("SELECT DISTINCT DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?", (&copy.name,)).unwrap();
+    assert_eq!(definers, vec!["rdump_pw@localhost".to_string()]);
     let (_t, dir) = dump_dir(&s, &[&objects[..], &["--skip-definer"]].concat());
     assert_eq!(with_definer(&dir), Vec::<String>::new());
     let copy = s.unique_db("skipdef_copy");

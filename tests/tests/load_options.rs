@@ -90,6 +90,15 @@ fn skip_definer_makes_the_loader_the_owner() {
     load(&dir, &["-s", "torture", "-B", &skipped.name, "--skip-definer"]);
     let me: String = c.query_first("SELECT CURRENT_USER()").unwrap().unwrap();
     assert_eq!(definer(&mut c, &skipped.name), me);
+    // --replace-definer names the owner instead (the account need not
+    // exist, as with a dump's own).
+    let replaced = s.unique_db("lo_definer_replace");
+    load(&dir, &["-s", "torture", "-B", &replaced.name, "--replace-definer", "'app''s'@'10.%'"]);
+    assert_eq!(definer(&mut c, &replaced.name), "app's@10.%");
+    let mut both = rloader();
+    both.args(s.conn_args()).arg("-d").arg(&dir).args(["--skip-definer", "--replace-definer", "app"]);
+    let out = run(&mut both);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("cannot be used together"));
 }
 
 #[test]
