@@ -159,6 +159,20 @@ pub struct LoadArgs {
     #[arg(long, help_heading = "Filter Options")]
     pub skip_create_database: bool,
 
+    /// Create tables without their secondary indexes (those an
+    /// AUTO_INCREMENT column needs stay)
+    #[arg(long, help_heading = "Filter Options")]
+    pub skip_indexes: bool,
+
+    /// Create tables without their foreign keys and table CHECK constraints
+    #[arg(long, help_heading = "Filter Options")]
+    pub skip_constraints: bool,
+
+    /// Drop each database (the -B target, or the dump's own) before it is
+    /// created, with everything in it
+    #[arg(long, help_heading = "Execution Options")]
+    pub drop_database: bool,
+
     /// Do not import databases, tables, views, triggers, routines or events;
     /// data loads into existing tables
     #[arg(long, alias = "no-schema", help_heading = "Filter Options")]

@@ -170,53 +170,108 @@ impl DeferredKeys {
 /// Engines whose secondary indexes are worth building after the load.
 const OPTIMIZE_ENGINES: &[&str] = &["InnoDB", "ROCKSDB"];
 
+/// A server-formatted `CREATE TABLE` (`SHOW CREATE TABLE` layout: one
+/// definition per line, two spaces in front) taken apart.
+struct Layout<'a> {
+    head: &'a str,
+    defs: Vec<&'a str>,
+    /// From the closing parenthesis on: engine, options, partitions.
+    tail: String,
+    /// The AUTO_INCREMENT columns, quoted.
+    auto_inc: Vec<String>,
+}
+
+#[derive(PartialEq)]
+enum Definition {
+    Other,
+    /// A secondary index (not one over an AUTO_INCREMENT column, which the
+    /// column needs).
+    Index,
+    ForeignKey,
+    /// Another named constraint (CHECK).
+    Constraint,
+}
+
+impl<'a> Layout<'a> {
+    fn parse(create: &'a str) -> Option<Layout<'a>> {
+        let lines: Vec<&str> = create.split('\n').collect();
+        if lines.len() < 3 || !lines[0].trim_end().ends_with('(') {
+            return None;
+        }
+        let close = lines.iter().position(|l| l.starts_with(')'))?;
+        let defs: Vec<&str> = lines[1..close].iter().map(|l| l.strip_suffix(',').unwrap_or(l)).collect();
+        let auto_inc = defs
+            .iter()
+            .filter(|d| d.starts_with("  `") && d.contains(" AUTO_INCREMENT"))
+            .filter_map(|d| read_ident(d.trim_start()).map(|(n, _)| quote_ident(&n)))
+            .collect();
+        Some(Layout { head: lines[0], defs, tail: lines[close..].join("\n"), auto_inc })
+    }
+
+    fn kind(&self, d: &str) -> Definition {
+        let body = d.trim_start();
+        let is_index =
+            d.starts_with("  ") && ["KEY ", "UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY ", "INDEX "].iter().any(|k| body.starts_with(k));
+        if is_index && !self.auto_inc.iter().any(|c| index_columns(body).contains(c)) {
+            Definition::Index
+        } else if d.starts_with("  CONSTRAINT ") && body.contains(" FOREIGN KEY ") {
+            Definition::ForeignKey
+        } else if d.starts_with("  CONSTRAINT ") {
+            Definition::Constraint
+        } else {
+            Definition::Other
+        }
+    }
+
+    fn create(&self, keep: &[&str]) -> String {
+        format!("{}\n{}\n{}", self.head, keep.join(",\n"), self.tail)
+    }
+}
+
 /// Splits the secondary indexes and foreign keys off a server-formatted
-/// `CREATE TABLE` (`SHOW CREATE TABLE` layout: one definition per line, two
-/// spaces in front). Indexes over an AUTO_INCREMENT column stay, as the
-/// column needs one. `None` when there is nothing to defer or the statement
-/// does not have that layout.
+/// `CREATE TABLE`. Indexes over an AUTO_INCREMENT column stay, as the
+/// column needs one. `None` when there is nothing to defer, the engine
+/// gains nothing from it, or the statement does not have that layout.
 pub fn defer_keys(create: &str) -> Option<DeferredKeys> {
-    let lines: Vec<&str> = create.split('\n').collect();
-    if lines.len() < 3 || !lines[0].trim_end().ends_with('(') {
+    let layout = Layout::parse(create)?;
+    let engine_ok = OPTIMIZE_ENGINES.iter().any(|e| layout.tail.contains(&format!("ENGINE={e}")));
+    if !engine_ok || layout.tail.contains("SEQUENCE=1") {
         return None;
     }
-    let close = lines.iter().position(|l| l.starts_with(')'))?;
-    let tail = lines[close..].join("\n");
-    let engine_ok = OPTIMIZE_ENGINES.iter().any(|e| tail.contains(&format!("ENGINE={e}")));
-    if !engine_ok || tail.contains("SEQUENCE=1") {
-        return None;
-    }
-    let defs: Vec<&str> = lines[1..close].iter().map(|l| l.strip_suffix(',').unwrap_or(l)).collect();
-    let auto_inc: Vec<String> = defs
-        .iter()
-        .filter(|d| d.starts_with("  `") && d.contains(" AUTO_INCREMENT"))
-        .filter_map(|d| read_ident(d.trim_start()).map(|(n, _)| quote_ident(&n)))
-        .collect();
     let mut keep = Vec::new();
     let mut out = DeferredKeys::default();
-    for d in defs {
-        let body = d.trim_start();
-        let is_index = d.starts_with("  ")
-            && ["KEY ", "UNIQUE KEY ", "FULLTEXT KEY ", "SPATIAL KEY ", "INDEX "].iter().any(|k| body.starts_with(k));
-        let is_fk = d.starts_with("  CONSTRAINT ") && body.contains(" FOREIGN KEY ");
-        if is_index && !auto_inc.iter().any(|c| index_columns(body).contains(c)) {
-            out.indexes.push(format!("ADD {body}"));
-        } else if is_fk {
-            out.foreign_keys.push(format!("ADD {body}"));
-        } else {
-            keep.push(d);
+    for &d in &layout.defs {
+        match layout.kind(d) {
+            Definition::Index => out.indexes.push(format!("ADD {}", d.trim_start())),
+            Definition::ForeignKey => out.foreign_keys.push(format!("ADD {}", d.trim_start())),
+            _ => keep.push(d),
         }
     }
     if out.indexes.is_empty() && out.foreign_keys.is_empty() {
         return None;
     }
-    let mut create_text = lines[0].to_string();
-    create_text.push('\n');
-    create_text.push_str(&keep.join(",\n"));
-    create_text.push('\n');
-    create_text.push_str(&tail);
-    out.create = create_text;
+    out.create = layout.create(&keep);
     Some(out)
+}
+
+/// `--skip-indexes` (secondary indexes, but those an AUTO_INCREMENT column
+/// needs) and `--skip-constraints` (foreign keys and table CHECK
+/// constraints; a column's own CHECK is part of the column):
+/// a server-formatted `CREATE TABLE` without them; `None` when it has none
+/// or not that layout.
+pub fn strip_keys(create: &str, indexes: bool, constraints: bool) -> Option<String> {
+    let layout = Layout::parse(create)?;
+    let keep: Vec<&str> = layout
+        .defs
+        .iter()
+        .copied()
+        .filter(|d| match layout.kind(d) {
+            Definition::Index => !indexes,
+            Definition::ForeignKey | Definition::Constraint => !constraints,
+            Definition::Other => true,
+        })
+        .collect();
+    (keep.len() < layout.defs.len()).then(|| layout.create(&keep))
 }
 
 /// The column-list part of an index definition: text between the first `(`
@@ -352,6 +407,19 @@ mod tests {
             d.foreign_key_statement("child").unwrap(),
             "ALTER TABLE `child` ADD CONSTRAINT `child_ibfk_1` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`) ON DELETE CASCADE"
         );
+    }
+
+    #[test]
+    fn strips_indexes_or_constraints() {
+        let no_indexes = strip_keys(CHILD, true, false).unwrap();
+        assert!(!no_indexes.contains("KEY `parent_id`") && !no_indexes.contains("FULLTEXT"), "{no_indexes}");
+        assert!(no_indexes.contains("UNIQUE KEY `u`") && no_indexes.contains("FOREIGN KEY") && no_indexes.contains("CHECK"));
+        let no_constraints = strip_keys(CHILD, false, true).unwrap();
+        assert!(!no_constraints.contains("CONSTRAINT"), "{no_constraints}");
+        assert!(no_constraints.contains("KEY `parent_id`") && no_constraints.ends_with(") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"));
+        // Any engine; nothing to take out is None.
+        assert!(strip_keys(&CHILD.replace("InnoDB", "MyISAM"), true, true).is_some());
+        assert_eq!(strip_keys("CREATE TABLE `t` (\n  `id` int,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB", true, true), None);
     }
 
     #[test]

@@ -50,6 +50,12 @@ pub struct Settings {
     pub inserts_as_data: bool,
     /// `--ignore-errors`: server error codes that skip a statement.
     pub ignore_errors: Vec<u16>,
+    /// `--drop-database`: DROP DATABASE before creating one.
+    pub drop_database: bool,
+    /// `--skip-indexes`: tables without their secondary indexes.
+    pub skip_indexes: bool,
+    /// `--skip-constraints`: tables without foreign keys and CHECKs.
+    pub skip_constraints: bool,
     /// The connections are plain sockets: LOAD DATA LOCAL files are sent
     /// on them directly.
     pub raw_wire: bool,
@@ -269,6 +275,15 @@ impl Session {
         Ok(())
     }
 
+    /// `--drop-database`: the database goes, with everything in it.
+    pub fn drop_database_if_asked(&mut self, db: &str) -> Result<(), LoadError> {
+        if !self.shared.settings.drop_database {
+            return Ok(());
+        }
+        log::info!("dropping database `{db}` (--drop-database)");
+        self.run_generated(&format!("database `{db}`"), &[format!("DROP DATABASE IF EXISTS {}", ddl::quote_ident(db))])
+    }
+
     /// Executes a dump file.
     pub fn run_file(&mut self, path: &Path, role: FileRole) -> Result<FileOutcome, LoadError> {
         self.served.clear();
@@ -409,6 +424,10 @@ impl Session {
             let Some(mut sql) = self.prepare(path, &st, role)? else { continue };
             if role == FileRole::Database {
                 if let Some(db) = ddl::created_database(&sql) {
+                    self.drop_database_if_asked(&db).map_err(|mut e| {
+                        e.file = Some(display_name(path));
+                        e
+                    })?;
                     out.database = Some(db);
                 }
             }
@@ -424,6 +443,12 @@ impl Session {
                             continue;
                         }
                         Existing::CreateTolerant => tolerate_exists = true,
+                    }
+                    let settings = &self.shared.settings;
+                    if settings.skip_indexes || settings.skip_constraints {
+                        if let Some(s) = ddl::strip_keys(&sql, settings.skip_indexes, settings.skip_constraints) {
+                            sql = Cow::Owned(s);
+                        }
                     }
                     if defer_keys {
                         if let Some(d) = ddl::defer_keys(&sql) {

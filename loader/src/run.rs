@@ -26,6 +26,9 @@ use crate::scheduler::{Input, Scheduler, Selection};
 pub fn run(cli: Cli, config: Config) -> Result<()> {
     common::logging::init("rloader", cli.app.verbose, cli.app.logfile.as_deref())?;
     let load = &cli.load;
+    if load.drop_database && (load.skip_create_database || load.no_schemas) {
+        bail!("--drop-database would leave no database to load into with --skip-create-database or --no-schemas");
+    }
     let selection = selection(&cli, &config)?;
     let conn = ConnectionConfig::from_args(&cli.conn)?;
     let mut control = conn.connect()?;
@@ -60,6 +63,9 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             inserts_as_data: !load.plain_inserts,
             ignore_errors: common::options::parse_error_codes(load.ignore_errors.as_deref().unwrap_or(""))?,
             raw_wire: conn.raw_wire(),
+            drop_database: load.drop_database,
+            skip_indexes: load.skip_indexes,
+            skip_constraints: load.skip_constraints,
         },
         registry: Registry::new(),
         backlog,

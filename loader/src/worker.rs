@@ -64,6 +64,7 @@ fn run_job(session: &mut Session, job: &Job) -> Result<FileOutcome, LoadError> {
     session.apply_vars(&job.vars)?;
     match &job.work {
         Work::CreateDatabase { db } => {
+            session.drop_database_if_asked(db)?;
             let q = format!("CREATE DATABASE IF NOT EXISTS {}", ddl::quote_ident(db));
             session.run_generated(&format!("database `{db}`"), &[q])?;
             Ok(FileOutcome { database: Some(db.clone()), ..FileOutcome::default() })

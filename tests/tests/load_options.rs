@@ -313,3 +313,81 @@ fn ignore_errors_skips_the_statements_that_meet_them() {
     let rows: Vec<(i32, String)> = s.conn().query(format!("SELECT id, v FROM `{}`.t ORDER BY id", copy.name)).unwrap();
     assert_eq!(rows, [(1, "a".to_string()), (2, "kept".to_string()), (3, "c".to_string())]);
 }
+
+/// `--drop-database`: the target (-B) or the dump's own database is dropped
+/// before it is created, so tables the dump does not hold go and those it
+/// does are created afresh (no `-o` needed); with `--skip-create-database`
+/// it is refused.
+#[test]
+fn drop_database_replaces_the_whole_database() {
+    let s = server();
+    let src = s.db_with(
+        "lo_dropdb",
+        &["CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20))", "INSERT INTO {db}.t SELECT seq, CONCAT('v', seq) FROM {db}.seq_1_to_500"],
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir));
+    let mut c = s.conn();
+
+    let copy = s.unique_db("lo_dropdb_copy");
+    c.query_drop(format!("CREATE DATABASE `{}`", copy.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.t (id INT PRIMARY KEY, v VARCHAR(20))", copy.name)).unwrap();
+    c.query_drop(format!("INSERT INTO `{}`.t VALUES (9999, 'stale')", copy.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.leftover (id INT)", copy.name)).unwrap();
+    load(&dir, &["-s", &src.name, "-B", &copy.name, "--drop-database"]);
+    assert_eq!(assert_same_data(&s, &src.name, &copy.name), 1);
+
+    // Without -B: the dump's own database, restored as it was dumped.
+    c.query_drop(format!("INSERT INTO `{}`.t VALUES (9999, 'later')", src.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.leftover (id INT)", src.name)).unwrap();
+    load(&dir, &["--drop-database"]);
+    assert_eq!(tables(&src.name), ["t"]);
+    let rows: u64 = c.query_first(format!("SELECT COUNT(*) FROM `{}`.t WHERE id <= 500", src.name)).unwrap().unwrap();
+    let all: u64 = c.query_first(format!("SELECT COUNT(*) FROM `{}`.t", src.name)).unwrap().unwrap();
+    assert_eq!((rows, all), (500, 500));
+    assert_eq!(assert_same_data(&s, &src.name, &copy.name), 1);
+
+    let out = run(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "--drop-database", "--skip-create-database"]));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--drop-database"));
+    assert_eq!(tables(&copy.name), ["t"], "a refused load must leave the database alone");
+}
+
+/// `--skip-indexes` and `--skip-constraints`: tables are created without
+/// their secondary indexes, or without their foreign keys and CHECK
+/// constraints, and hold the same rows.
+#[test]
+fn skip_indexes_and_constraints() {
+    let s = server();
+    s.fixtures();
+    let mut c = s.conn();
+    let secondary = |c: &mut mysql::Conn, db: &str| -> Vec<String> {
+        c.exec("SELECT DISTINCT CONCAT(TABLE_NAME, '.', INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND INDEX_NAME <> 'PRIMARY' ORDER BY 1", (db,))
+            .unwrap()
+    };
+    let constraints = |c: &mut mysql::Conn, db: &str| -> Vec<String> {
+        c.exec("SELECT CONCAT(TABLE_NAME, '.', CONSTRAINT_NAME) FROM information_schema.TABLE_CONSTRAINTS WHERE TABLE_SCHEMA = ? AND CONSTRAINT_TYPE IN ('FOREIGN KEY', 'CHECK') ORDER BY 1", (db,))
+            .unwrap()
+    };
+    assert!(!secondary(&mut c, "torture").is_empty() && !constraints(&mut c, "torture").is_empty());
+    // The same dump loaded as it is: the rows to compare with.
+    let plain = s.unique_db("lo_skip_plain");
+    load(&torture_sql(), &["-s", "torture", "-B", &plain.name]);
+    let compare = |copy: &str| {
+        assert_eq!(table_sums(&mut server().conn(), copy), table_sums(&mut server().conn(), &plain.name));
+    };
+    let no_idx = s.unique_db("lo_skipidx");
+    load(&torture_sql(), &["-s", "torture", "-B", &no_idx.name, "--skip-indexes"]);
+    // Only the index InnoDB makes for a foreign key on its own is left.
+    assert_eq!(secondary(&mut c, &no_idx.name), vec!["child.child_ibfk_1".to_string()]);
+    assert!(secondary(&mut c, "torture").contains(&"child.parent_id".to_string()));
+    assert_eq!(constraints(&mut c, &no_idx.name), constraints(&mut c, "torture"));
+    compare(&no_idx.name);
+    let no_con = s.unique_db("lo_skipcon");
+    load(&torture_sql(), &["-s", "torture", "-B", &no_con.name, "--skip-constraints"]);
+    // A column's own CHECK (a JSON column's) is part of the column.
+    assert_eq!(constraints(&mut c, &no_con.name), vec!["all_types.c_json".to_string()]);
+    assert!(constraints(&mut c, &plain.name).contains(&"child.child_ibfk_1".to_string()));
+    assert!(secondary(&mut c, &no_con.name).contains(&"child.parent_id".to_string()));
+    compare(&no_con.name);
+}
