@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod definer;
 pub mod escape;
 pub mod conn;
+pub mod create_table;
 pub mod direct;
 pub mod keyfile;
 pub mod logging;

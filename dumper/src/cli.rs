@@ -124,6 +124,14 @@ pub struct ObjectArgs {
     /// Do not dump table data
     #[arg(short = 'd', long)]
     pub no_data: bool,
+    /// Write table schemas without their secondary indexes (those an
+    /// AUTO_INCREMENT column needs stay)
+    #[arg(long)]
+    pub skip_indexes: bool,
+    /// Write table schemas without their foreign keys and table CHECK
+    /// constraints
+    #[arg(long)]
+    pub skip_constraints: bool,
     /// Do not dump views
     #[arg(short = 'W', long)]
     pub no_views: bool,
@@ -346,6 +354,8 @@ pub struct Options {
     pub where_clause: Option<String>,
     pub no_schemas: bool,
     pub no_data: bool,
+    pub skip_indexes: bool,
+    pub skip_constraints: bool,
     pub no_views: bool,
     pub triggers: bool,
     pub events: bool,
@@ -498,6 +508,8 @@ impl Cli {
             filter,
             where_clause: filter_args.where_clause.filter(|w| !w.trim().is_empty()),
             no_schemas: self.objects.no_schemas,
+            skip_indexes: self.objects.skip_indexes,
+            skip_constraints: self.objects.skip_constraints,
             no_data: self.objects.no_data,
             no_views: self.objects.no_views,
             triggers: self.objects.triggers,

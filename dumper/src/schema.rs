@@ -2,13 +2,14 @@
 //! views, triggers, routines and events, sequences — each as the server
 //! shows it, in mydumper's layout.
 
-use common::definer::Definer;
 use anyhow::{anyhow, bail, Context, Result};
+use common::definer::Definer;
 use common::escape::ident;
 use mysql::prelude::Queryable;
 use mysql::Row;
 
 use crate::catalog::{text, Routine, Table};
+use crate::cli::Options;
 
 /// Runs a `SHOW CREATE …` and returns its row.
 fn show(conn: &mut mysql::Conn, q: &str) -> Result<Row> {
@@ -55,9 +56,16 @@ pub fn database_create(conn: &mut mysql::Conn, db: &str) -> Result<String> {
     Ok(format!("{};\n", col(&row, "Create Database")?))
 }
 
-pub fn table_create(conn: &mut mysql::Conn, t: &Table) -> Result<String> {
+/// A table's CREATE TABLE, without its secondary indexes or its
+/// constraints when `--skip-indexes`/`--skip-constraints` ask so.
+pub fn table_create(conn: &mut mysql::Conn, t: &Table, opts: &Options) -> Result<String> {
     let row = show(conn, &format!("SHOW CREATE TABLE {}", t.qualified()))?;
-    Ok(format!("{};\n", col(&row, "Create Table")?))
+    let create = col(&row, "Create Table")?;
+    let create = match opts.skip_indexes || opts.skip_constraints {
+        true => common::create_table::strip_keys(&create, opts.skip_indexes, opts.skip_constraints).unwrap_or(create),
+        false => create,
+    };
+    Ok(format!("{create};\n"))
 }
 
 const LOB_TYPES: &[&str] = &[

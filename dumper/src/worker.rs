@@ -243,7 +243,7 @@ fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
             let tb = &t.table;
             schema_file(
                 DumpFile::TableSchema { db: tb.db_form.clone(), table: tb.name_form.clone(), compression: comp },
-                schema::table_create(conn, tb)?,
+                schema::table_create(conn, tb, ctx.opts)?,
             )
         }
         Job::Post { db, form, routines } => {

@@ -441,3 +441,31 @@ fn daemon_dumps_into_numbered_directories_in_turn() {
     run_ok(rloader().args(s.conn_args()).arg("-d").arg(base.join("0")).args(["-B", &copy.name, "-s", &db.name]));
     assert_eq!(assert_same_data(&s, &db.name, &copy.name), 1);
 }
+
+/// `--skip-indexes` and `--skip-constraints`: schema files without the
+/// secondary indexes, or without the foreign keys and table CHECKs; the
+/// dump loads into tables holding the same rows.
+#[test]
+fn skip_indexes_and_constraints_in_schema_files() {
+    let s = server();
+    s.fixtures();
+    let objects = ["-B", "torture", "-x", r"^torture\.(?!big$)"];
+    let child = "torture.child-schema.sql";
+    let (_t, full) = dump_dir(&s, &objects);
+    let text = read_text(&full.join(child));
+    assert!(text.contains("  KEY `parent_id`") && text.contains("  CONSTRAINT `child_ibfk_1` FOREIGN KEY"), "{text}");
+    for (option, gone, kept) in [
+        ("--skip-indexes", "  KEY `parent_id`", "  CONSTRAINT `child_ibfk_1` FOREIGN KEY"),
+        ("--skip-constraints", "  CONSTRAINT `child_ibfk_1`", "  KEY `parent_id`"),
+    ] {
+        let (_t, dir) = dump_dir(&s, &[&objects[..], &[option]].concat());
+        let text = read_text(&dir.join(child));
+        assert!(!text.contains(gone) && text.contains(kept) && text.contains("PRIMARY KEY"), "{option}: {text}");
+        let copy = s.unique_db("skipkeys_copy");
+        run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", "torture"]));
+        let mut c = s.conn();
+        let mut source = table_sums(&mut c, "torture");
+        source.remove("big");
+        assert_eq!(table_sums(&mut c, &copy.name), source, "{option}");
+    }
+}
