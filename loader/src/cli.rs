@@ -168,6 +168,11 @@ pub struct LoadArgs {
     #[arg(long, help_heading = "Filter Options")]
     pub skip_constraints: bool,
 
+    /// Create tables with IF NOT EXISTS: an existing table is kept and the
+    /// dump's rows are added to it
+    #[arg(long, help_heading = "Execution Options")]
+    pub append_if_not_exist: bool,
+
     /// Drop each database (the -B target, or the dump's own) before it is
     /// created, with everything in it
     #[arg(long, help_heading = "Execution Options")]

@@ -69,6 +69,17 @@ pub fn created_table(stmt: &str) -> Option<(String, bool)> {
     Some((name, if_not_exists))
 }
 
+/// `--append-if-not-exist`: a `CREATE TABLE` without `IF NOT EXISTS` with
+/// it; `None` for other statements.
+pub fn add_if_not_exists(stmt: &str) -> Option<String> {
+    if created_table(stmt)?.1 {
+        return None;
+    }
+    let rest = strip_keyword(strip_keyword(stmt, "CREATE")?, "TABLE")?;
+    let at = stmt.len() - rest.len();
+    Some(format!("{} IF NOT EXISTS{}", &stmt[..at], &stmt[at..]))
+}
+
 /// The database a `CREATE DATABASE` / `CREATE SCHEMA` statement creates.
 pub fn created_database(stmt: &str) -> Option<String> {
     let rest = strip_keyword(stmt, "CREATE")?;
@@ -283,6 +294,18 @@ mod tests {
             d.foreign_key_statement("child").unwrap(),
             "ALTER TABLE `child` ADD CONSTRAINT `child_ibfk_1` FOREIGN KEY (`parent_id`) REFERENCES `parent` (`id`) ON DELETE CASCADE"
         );
+    }
+
+    #[test]
+    fn if_not_exists_is_added() {
+        assert_eq!(add_if_not_exists("CREATE TABLE `t` (\n  `id` int\n)").unwrap(), "CREATE TABLE IF NOT EXISTS `t` (\n  `id` int\n)");
+        assert_eq!(
+            add_if_not_exists("\ncreate table `we``ird` (a int)").unwrap(),
+            "\ncreate table IF NOT EXISTS `we``ird` (a int)"
+        );
+        assert_eq!(add_if_not_exists("CREATE TABLE IF NOT EXISTS `t` (a int)"), None);
+        assert_eq!(add_if_not_exists("CREATE VIEW `v` AS SELECT 1"), None);
+        assert_eq!(add_if_not_exists("INSERT INTO `t` VALUES (1)"), None);
     }
 
     #[test]

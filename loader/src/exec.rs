@@ -52,6 +52,8 @@ pub struct Settings {
     pub ignore_errors: Vec<u16>,
     /// `--drop-database`: DROP DATABASE before creating one.
     pub drop_database: bool,
+    /// `--append-if-not-exist`: CREATE TABLE IF NOT EXISTS.
+    pub append_if_not_exist: bool,
     /// `--skip-indexes`: tables without their secondary indexes.
     pub skip_indexes: bool,
     /// `--skip-constraints`: tables without foreign keys and CHECKs.
@@ -433,6 +435,11 @@ impl Session {
             }
             let mut tolerate_exists = false;
             if let FileRole::Table { defer_keys } = role {
+                if self.shared.settings.append_if_not_exist {
+                    if let Some(s) = ddl::add_if_not_exists(&sql) {
+                        sql = Cow::Owned(s);
+                    }
+                }
                 if let Some((table, if_not_exists)) = ddl::created_table(&sql) {
                     out.table = Some(table.clone());
                     match self.existing_table(path, st.line, &table, if_not_exists)? {
@@ -498,15 +505,17 @@ impl Session {
         let t = ddl::quote_ident(table);
         let mode = self.shared.settings.drop_mode;
         match mode {
-            DropMode::Fail => Ok(Existing::Create),
-            DropMode::None => Ok(Existing::CreateTolerant),
+            DropMode::Fail if !if_not_exists => Ok(Existing::Create),
+            DropMode::None if !if_not_exists => Ok(Existing::CreateTolerant),
             DropMode::Drop => {
                 for q in [format!("DROP TABLE IF EXISTS {t}"), format!("DROP VIEW IF EXISTS {t}")] {
                     self.conn.query_drop(&q).map_err(|e| self.fail(path, line, &e))?;
                 }
                 Ok(Existing::Create)
             }
-            DropMode::Truncate | DropMode::Delete | DropMode::Skip => {
+            // An existing table that the statement would leave as it is
+            // keeps its indexes too: nothing is deferred for it.
+            DropMode::Fail | DropMode::None | DropMode::Truncate | DropMode::Delete | DropMode::Skip => {
                 let db = self.current_db.clone().unwrap_or_default();
                 let q = format!(
                     "SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",

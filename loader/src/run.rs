@@ -65,6 +65,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             raw_wire: conn.raw_wire(),
             drop_database: load.drop_database,
             skip_indexes: load.skip_indexes,
+            append_if_not_exist: load.append_if_not_exist,
             skip_constraints: load.skip_constraints,
         },
         registry: Registry::new(),

@@ -391,3 +391,39 @@ fn skip_indexes_and_constraints() {
     assert!(secondary(&mut c, &no_con.name).contains(&"child.parent_id".to_string()));
     compare(&no_con.name);
 }
+
+/// `--append-if-not-exist`: a table that exists keeps its rows and its
+/// indexes and gets the dump's rows too; one that does not is created.
+#[test]
+fn append_if_not_exist_adds_rows_to_existing_tables() {
+    let s = server();
+    let src = s.db_with(
+        "lo_append",
+        &[
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(20), KEY (v)) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, CONCAT('v', seq) FROM {db}.seq_1_to_500",
+            "CREATE TABLE {db}.u (id INT PRIMARY KEY) ENGINE=InnoDB",
+            "INSERT INTO {db}.u VALUES (1), (2)",
+        ],
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir));
+    let copy = s.unique_db("lo_append_copy");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{}`", copy.name)).unwrap();
+    c.query_drop(format!("CREATE TABLE `{}`.t (id INT PRIMARY KEY, v VARCHAR(20), KEY (v)) ENGINE=InnoDB", copy.name)).unwrap();
+    c.query_drop(format!("INSERT INTO `{}`.t VALUES (9001, 'mine'), (9002, 'mine')", copy.name)).unwrap();
+    let refused = run(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-s", &src.name, "-B", &copy.name]));
+    assert!(!refused.status.success(), "an existing table without the option must fail the load");
+    load(&dir, &["-s", &src.name, "-B", &copy.name, "--append-if-not-exist"]);
+    let count = |c: &mut mysql::Conn, q: String| -> u64 { c.query_first(q).unwrap().unwrap() };
+    assert_eq!(count(&mut c, format!("SELECT COUNT(*) FROM `{}`.t", copy.name)), 502);
+    assert_eq!(count(&mut c, format!("SELECT COUNT(*) FROM `{}`.t WHERE v = 'mine'", copy.name)), 2);
+    let same: u64 = count(
+        &mut c,
+        format!("SELECT COUNT(*) FROM `{}`.t a JOIN `{}`.t b USING (id) WHERE a.v = b.v", src.name, copy.name),
+    );
+    assert_eq!(same, 500);
+    assert_eq!(table_sums(&mut c, &src.name)["u"], table_sums(&mut c, &copy.name)["u"]);
+}
