@@ -236,6 +236,10 @@ pub struct OutputArgs {
     /// Create empty data files for empty tables
     #[arg(short = 'e', long)]
     pub build_empty_files: bool,
+    /// Count each table's rows (COUNT(*) in the dump's snapshot) and fail
+    /// the dump if it wrote another number
+    #[arg(long)]
+    pub check_row_count: bool,
     /// Write the dump to stdout: TRADITIONAL, NO_DELETE, NO_STREAM, NO_STREAM_AND_NO_DELETE
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "TRADITIONAL")]
     pub stream: Option<String>,
@@ -369,6 +373,7 @@ pub struct Options {
     pub complete_insert: bool,
     pub hex_blob: bool,
     pub build_empty_files: bool,
+    pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
     /// `--lock-all-tables`: the lock is LOCK TABLES on the selected tables.
@@ -530,6 +535,7 @@ impl Cli {
             complete_insert: self.statement.complete_insert,
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
+            check_row_count: self.output.check_row_count,
             format,
             lock,
             lock_all_tables: self.lock.lock_all_tables,

@@ -4,10 +4,10 @@
 //! worker.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use common::escape::{ident, ValueKind};
 use common::naming::{ChunkId, DataExt, DumpFile};
 use crossbeam_channel::{Receiver, Sender};
@@ -68,11 +68,19 @@ pub struct TableTask {
     pub rows: AtomicU64,
     pending: AtomicUsize,
     pub checksum: Mutex<Option<String>>,
+    /// `--check-row-count`: the rows COUNT(*) found in the snapshot.
+    counted: OnceLock<u64>,
 }
 
 impl TableTask {
     pub fn new(table: Table) -> TableTask {
-        TableTask { table, rows: AtomicU64::new(0), pending: AtomicUsize::new(0), checksum: Mutex::new(None) }
+        TableTask {
+            table,
+            rows: AtomicU64::new(0),
+            pending: AtomicUsize::new(0),
+            checksum: Mutex::new(None),
+            counted: OnceLock::new(),
+        }
     }
 }
 
@@ -286,6 +294,14 @@ fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<(
         let sum = r.map(|r| text(&r[1])).filter(|s| !s.is_empty());
         *t.checksum.lock().unwrap_or_else(|p| p.into_inner()) = sum;
     }
+    if ctx.opts.check_row_count {
+        let mut q = format!("SELECT COUNT(*) FROM {}", t.table.qualified());
+        if let Some(w) = &ctx.opts.where_clause {
+            q.push_str(&format!(" WHERE ({w})"));
+        }
+        let n: Option<u64> = conn.query_first(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
+        let _ = t.counted.set(n.unwrap_or(0));
+    }
     let chunks = chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads, ctx.total_rows_estimate)?;
     log::info!("{}: {} chunk(s)", t.table.display(), chunks.len());
     t.pending.store(chunks.len(), Ordering::SeqCst);
@@ -355,6 +371,13 @@ fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) 
 
 /// All chunks of a table are written.
 fn table_done(ctx: &Ctx, t: &TableTask) -> Result<()> {
+    if let Some(&counted) = t.counted.get() {
+        let written = t.rows.load(Ordering::SeqCst);
+        if written != counted {
+            bail!("{written} rows written, but COUNT(*) counts {counted} in the same snapshot (--check-row-count)");
+        }
+        log::info!("{}: {written} rows, as COUNT(*) counts (--check-row-count)", t.table.display());
+    }
     if t.rows.load(Ordering::SeqCst) == 0 && ctx.opts.build_empty_files {
         let f = DumpFile::Data {
             db: t.table.db_form.clone(),

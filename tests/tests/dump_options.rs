@@ -469,3 +469,31 @@ fn skip_indexes_and_constraints_in_schema_files() {
         assert_eq!(table_sums(&mut c, &copy.name), source, "{option}");
     }
 }
+
+/// `--check-row-count`: each table's rows are counted in the dump's
+/// snapshot and the dump fails, naming the table, when it wrote another
+/// number. A `--where` that counts its calls in a session variable gives
+/// the first query of a session every row (the variable is still NULL when
+/// the query is planned) and the next one 99: alone, the data query writes
+/// all 500; after the COUNT(*) on the same connection (`-t 1`) it writes
+/// 99, and the check fails the dump.
+#[test]
+fn check_row_count_catches_rows_the_data_query_missed() {
+    let s = server();
+    s.fixtures();
+    let db = s.db_with("rowcount", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t SELECT seq FROM {db}.seq_1_to_500"]);
+    let tmp = tempdir();
+    let (_t, ok) = dump_dir(&s, &["-B", "torture", "-x", r"^torture\.(?!big$)", "-r", "1000", "--check-row-count", "-v", "3"]);
+    assert!(ok.join("metadata").exists());
+    let quirky = "(@n := COALESCE(@n, 0) + 1) <= 100";
+    let plain = tmp.path().join("plain");
+    run_ok(rdumper_for(&s).args(["-B", &db.name, "-t", "1", "--where", quirky, "-o"]).arg(&plain));
+    let data = std::fs::read_to_string(plain.join(format!("{}.t.00000.sql", db.name))).unwrap_or_default();
+    assert!(data.contains("(1)") && data.contains("(500)"), "{data}");
+    let checked = tmp.path().join("checked");
+    let out = run(rdumper_for(&s).args(["-B", &db.name, "-t", "1", "--check-row-count", "--where", quirky, "-o"]).arg(&checked));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("`{}`.`t`", db.name)) && err.contains("99 rows written") && err.contains("COUNT(*) counts 500"), "{err}");
+    assert!(!checked.join("metadata").exists());
+}
