@@ -168,6 +168,11 @@ pub struct LoadArgs {
     #[arg(long, help_heading = "Filter Options")]
     pub skip_constraints: bool,
 
+    /// Log the warnings of every statement that has some, with its file and
+    /// line
+    #[arg(long, help_heading = "Execution Options")]
+    pub show_warnings: bool,
+
     /// Create tables with IF NOT EXISTS: an existing table is kept and the
     /// dump's rows are added to it
     #[arg(long, help_heading = "Execution Options")]

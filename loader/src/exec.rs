@@ -52,6 +52,8 @@ pub struct Settings {
     pub ignore_errors: Vec<u16>,
     /// `--drop-database`: DROP DATABASE before creating one.
     pub drop_database: bool,
+    /// `--show-warnings`: log the warnings of the statements.
+    pub show_warnings: bool,
     /// `--append-if-not-exist`: CREATE TABLE IF NOT EXISTS.
     pub append_if_not_exist: bool,
     /// `--skip-indexes`: tables without their secondary indexes.
@@ -347,17 +349,34 @@ impl Session {
                 if let Some(err) = err {
                     return Err(LoadError::in_file(path, Some(line), err));
                 }
-                r.map(|done| done.affected_rows)
+                r.map(|done| (done.affected_rows, done.warnings))
             }
-            None => self.conn.query_drop(sql).map(|()| self.conn.affected_rows()),
+            None => self.conn.query_drop(sql).map(|()| (self.conn.affected_rows(), self.conn.warnings())),
         };
         match r {
-            Ok(rows) => {
+            Ok((rows, warnings)) => {
+                if warnings > 0 && self.shared.settings.show_warnings {
+                    self.show_warnings(path, line);
+                }
                 self.pending_rows += rows;
                 self.shared.bytes.fetch_add(sql.len() as u64, Ordering::Relaxed);
                 Ok(Step::Ok)
             }
             Err(e) => Ok(Step::Failed(e)),
+        }
+    }
+
+    /// `--show-warnings`: the warnings of the statement just run, logged
+    /// with its file and line.
+    fn show_warnings(&mut self, path: &Path, line: u64) {
+        let file = display_name(path);
+        match self.conn.query::<(String, u32, String), _>("SHOW WARNINGS") {
+            Ok(warnings) => {
+                for (level, code, message) in warnings {
+                    log::warn!("{file}:{line}: {level} {code}: {message}");
+                }
+            }
+            Err(e) => log::warn!("{file}:{line}: cannot read the statement's warnings: {}", server_message(&e)),
         }
     }
 

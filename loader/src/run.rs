@@ -66,6 +66,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             drop_database: load.drop_database,
             skip_indexes: load.skip_indexes,
             append_if_not_exist: load.append_if_not_exist,
+            show_warnings: load.show_warnings,
             skip_constraints: load.skip_constraints,
         },
         registry: Registry::new(),

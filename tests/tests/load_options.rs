@@ -427,3 +427,31 @@ fn append_if_not_exist_adds_rows_to_existing_tables() {
     assert_eq!(same, 500);
     assert_eq!(table_sums(&mut c, &src.name)["u"], table_sums(&mut c, &copy.name)["u"]);
 }
+
+/// `--show-warnings`: a statement's warnings are logged with its file and
+/// line (here a value out of range, which the dump's non-strict SQL mode
+/// stores clipped).
+#[test]
+fn show_warnings_names_file_and_line() {
+    let s = server();
+    let db = s.unique_db("lo_warnings");
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    let header = "/*!40101 SET NAMES binary*/;\n/*!40101 SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO'*/;\n";
+    write_dump(
+        &dir,
+        &[
+            ("d-schema-create.sql", "CREATE DATABASE IF NOT EXISTS `d`;\n"),
+            ("d.t-schema.sql", &format!("{header}CREATE TABLE `t` (\n  `id` int NOT NULL,\n  `v` tinyint,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB;\n")),
+            ("d.t.00000.sql", &format!("{header}INSERT INTO `t` VALUES(1,7)\n,(2,8)\n;\nINSERT INTO `t` VALUES(3,300)\n;\n")),
+        ],
+    );
+    let quiet = load(&dir, &["-s", "d", "-B", &db.name]);
+    assert!(!String::from_utf8_lossy(&quiet.stderr).contains("1264"));
+    s.conn().query_drop(format!("DROP DATABASE `{}`", db.name)).unwrap();
+    let out = load(&dir, &["-s", "d", "-B", &db.name, "--show-warnings"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("d.t.00000.sql:6: Warning 1264: Out of range value for column 'v'"), "{err}");
+    let v: Option<i64> = s.conn().query_first(format!("SELECT v FROM `{}`.t WHERE id = 3", db.name)).unwrap();
+    assert_eq!(v, Some(127));
+}
