@@ -288,6 +288,24 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
             continue;
         }
         let cols = columns.remove(&key_id).unwrap_or_default();
+        // A view whose tables or columns are gone has no columns; a table
+        // the server cannot open has no engine.
+        let broken = match kind {
+            ObjectKind::View if cols.is_empty() => Some(
+                match conn.query_drop(format!("SHOW COLUMNS FROM {}.{}", common::escape::ident(&db), common::escape::ident(&name))) {
+                    Err(e) => common::conn::server_message(&e),
+                    Ok(()) => "it has no columns".to_string(),
+                },
+            ),
+            ObjectKind::Table if engine.is_empty() => Some("the server reports no engine for it".to_string()),
+            _ => None,
+        };
+        if let Some(why) = broken {
+            if opts.exit_if_broken_table_found {
+                anyhow::bail!("`{db}`.`{name}` is broken: {why} (--exit-if-broken-table-found)");
+            }
+            log::warn!("`{db}`.`{name}` is broken: {why}; dumped as it is");
+        }
         let key_columns: Vec<String> = keys.get(&key_id).and_then(|k| k.values().next().cloned()).unwrap_or_default();
         let key = key_columns.first().map(|c| ChunkKey {
             column: c.clone(),

@@ -236,6 +236,10 @@ pub struct OutputArgs {
     /// Create empty data files for empty tables
     #[arg(short = 'e', long)]
     pub build_empty_files: bool,
+    /// Fail the dump when a table or view is broken (a view whose tables or
+    /// columns are gone, a table the server cannot open) instead of warning
+    #[arg(long)]
+    pub exit_if_broken_table_found: bool,
     /// Count each table's rows (COUNT(*) in the dump's snapshot) and fail
     /// the dump if it wrote another number
     #[arg(long)]
@@ -373,6 +377,7 @@ pub struct Options {
     pub complete_insert: bool,
     pub hex_blob: bool,
     pub build_empty_files: bool,
+    pub exit_if_broken_table_found: bool,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -536,6 +541,7 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            exit_if_broken_table_found: self.output.exit_if_broken_table_found,
             format,
             lock,
             lock_all_tables: self.lock.lock_all_tables,

@@ -497,3 +497,32 @@ fn check_row_count_catches_rows_the_data_query_missed() {
     assert!(err.contains(&format!("`{}`.`t`", db.name)) && err.contains("99 rows written") && err.contains("COUNT(*) counts 500"), "{err}");
     assert!(!checked.join("metadata").exists());
 }
+
+/// A view whose table is gone is dumped with a warning naming it;
+/// `--exit-if-broken-table-found` fails the dump instead.
+#[test]
+fn broken_view_warns_or_fails_the_dump() {
+    let s = server();
+    let db = s.db_with(
+        "broken",
+        &[
+            "CREATE TABLE {db}.gone (a INT)",
+            "CREATE VIEW {db}.v AS SELECT a FROM {db}.gone",
+            "DROP TABLE {db}.gone",
+            "CREATE TABLE {db}.ok (a INT)",
+            "INSERT INTO {db}.ok VALUES (5)",
+        ],
+    );
+    let tmp = tempdir();
+    let warned = tmp.path().join("warned");
+    let out = run_ok(rdumper_for(&s).args(["-B", &db.name, "-o"]).arg(&warned));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("`{}`.`v` is broken", db.name)) && err.contains("1356"), "{err}");
+    assert!(warned.join("metadata").exists() && warned.join(format!("{}.ok.00000.sql", db.name)).exists());
+    let failed = tmp.path().join("failed");
+    let out = run(rdumper_for(&s).args(["-B", &db.name, "--exit-if-broken-table-found", "-o"]).arg(&failed));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("`{}`.`v` is broken", db.name)) && err.contains("--exit-if-broken-table-found"), "{err}");
+    assert!(!failed.join("metadata").exists());
+}
