@@ -57,6 +57,8 @@ pub struct Table {
     pub triggers: Vec<String>,
     /// Whether the data is skipped (system log tables, MERGE tables, `-d`).
     pub skip_data: bool,
+    /// A view dumped as a table (`--views-as-tables`).
+    pub from_view: bool,
 }
 
 impl Table {
@@ -306,6 +308,8 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
             }
             log::warn!("`{db}`.`{name}` is broken: {why}; dumped as it is");
         }
+        let from_view = kind == ObjectKind::View && opts.views_as_tables;
+        let kind = if from_view { ObjectKind::Table } else { kind };
         let key_columns: Vec<String> = keys.get(&key_id).and_then(|k| k.values().next().cloned()).unwrap_or_default();
         let key = key_columns.first().map(|c| ChunkKey {
             column: c.clone(),
@@ -328,6 +332,7 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
             key_columns,
             triggers: triggers.remove(&key_id).unwrap_or_default(),
             skip_data,
+            from_view,
         });
     }
     for db in dbs {

@@ -135,6 +135,9 @@ pub struct ObjectArgs {
     /// Do not dump views
     #[arg(short = 'W', long)]
     pub no_views: bool,
+    /// Dump views as tables: a CREATE TABLE of their columns, and their rows
+    #[arg(long)]
+    pub views_as_tables: bool,
     /// Dump triggers
     #[arg(short = 'G', long)]
     pub triggers: bool,
@@ -365,6 +368,7 @@ pub struct Options {
     pub skip_indexes: bool,
     pub skip_constraints: bool,
     pub no_views: bool,
+    pub views_as_tables: bool,
     pub triggers: bool,
     pub events: bool,
     pub routines: bool,
@@ -521,6 +525,7 @@ impl Cli {
             skip_indexes: self.objects.skip_indexes,
             skip_constraints: self.objects.skip_constraints,
             no_data: self.objects.no_data,
+            views_as_tables: self.objects.views_as_tables,
             no_views: self.objects.no_views,
             triggers: self.objects.triggers,
             events: self.objects.events,

@@ -59,6 +59,9 @@ pub fn database_create(conn: &mut mysql::Conn, db: &str) -> Result<String> {
 /// A table's CREATE TABLE, without its secondary indexes or its
 /// constraints when `--skip-indexes`/`--skip-constraints` ask so.
 pub fn table_create(conn: &mut mysql::Conn, t: &Table, opts: &Options) -> Result<String> {
+    if t.from_view {
+        return view_as_table(conn, t);
+    }
     let row = show(conn, &format!("SHOW CREATE TABLE {}", t.qualified()))?;
     let create = col(&row, "Create Table")?;
     let create = match opts.skip_indexes || opts.skip_constraints {
@@ -76,6 +79,39 @@ const LOB_TYPES: &[&str] = &[
 /// The stand-in table that lets views on views load before the real view:
 /// the first column with its real type (unless MEMORY cannot hold it), the
 /// others `int`.
+/// `--views-as-tables`: a table of the view's columns, each with its type,
+/// character set and collation, and nullability.
+fn view_as_table(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
+    let q = format!(
+        "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} ORDER BY ORDINAL_POSITION",
+        common::escape::string_literal(&v.db),
+        common::escape::string_literal(&v.name)
+    );
+    let rows: Vec<Row> = conn.query(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
+    if rows.is_empty() {
+        bail!("view {} has no columns to make a table of", v.display());
+    }
+    let cols: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let mut c = format!("  {} {}", ident(&text(&r[0])), text(&r[1]));
+            let (charset, collation) = (text(&r[3]), text(&r[4]));
+            if !charset.is_empty() {
+                c.push_str(&format!(" CHARACTER SET {charset}"));
+            }
+            if !collation.is_empty() {
+                c.push_str(&format!(" COLLATE {collation}"));
+            }
+            if text(&r[2]).eq_ignore_ascii_case("NO") {
+                c.push_str(" NOT NULL");
+            }
+            c
+        })
+        .collect();
+    Ok(format!("CREATE TABLE {} (\n{}\n);\n", ident(&v.name), cols.join(",\n")))
+}
+
 pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
     let mut cols = Vec::new();
     for (i, c) in v.columns.iter().enumerate() {

@@ -526,3 +526,44 @@ fn broken_view_warns_or_fails_the_dump() {
     assert!(err.contains(&format!("`{}`.`v` is broken", db.name)) && err.contains("--exit-if-broken-table-found"), "{err}");
     assert!(!failed.join("metadata").exists());
 }
+
+/// `--views-as-tables`: each view is dumped as a table of its columns with
+/// its rows, and loads as one holding exactly the rows the view shows.
+#[test]
+fn views_as_tables_hold_the_views_rows() {
+    let s = server();
+    s.fixtures();
+    let (_t, dir) = dump_dir(&s, &["-B", "sakila", "--views-as-tables"]);
+    let all = names(&dir);
+    let mut c = s.conn();
+    let views: Vec<String> =
+        c.query("SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'sakila' ORDER BY 1").unwrap();
+    assert!(views.len() >= 5, "{views:?}");
+    for v in &views {
+        assert!(all.contains(&format!("sakila.{v}-schema.sql")) && all.contains(&format!("sakila.{v}.00000.sql")), "{v}: {all:?}");
+        assert!(!all.contains(&format!("sakila.{v}-schema-view.sql")), "{v}");
+    }
+    let copy = s.unique_db("vat_copy");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", "sakila"]));
+    for v in &views {
+        let kind: String = c
+            .exec_first("SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?", (&copy.name, v))
+            .unwrap()
+            .unwrap();
+        assert_eq!(kind, "BASE TABLE", "{v}");
+        let count = |c: &mut mysql::Conn, q: String| -> u64 { c.query_first(q).unwrap().unwrap() };
+        let src_rows = count(&mut c, format!("SELECT COUNT(*) FROM sakila.`{v}`"));
+        assert!(src_rows > 0, "{v}");
+        assert_eq!(count(&mut c, format!("SELECT COUNT(*) FROM `{}`.`{v}`", copy.name)), src_rows, "{v}");
+        for (a, b) in [("sakila", copy.name.as_str()), (copy.name.as_str(), "sakila")] {
+            let only = count(&mut c, format!("SELECT COUNT(*) FROM (SELECT * FROM `{a}`.`{v}` EXCEPT SELECT * FROM `{b}`.`{v}`) x"));
+            assert_eq!(only, 0, "{v}: rows in {a} and not in {b}");
+        }
+    }
+    // Base tables came along as ever.
+    let mut src = table_sums(&mut c, "sakila");
+    let got = table_sums(&mut c, &copy.name);
+    src.retain(|t, _| !views.contains(t));
+    let got: std::collections::BTreeMap<_, _> = got.into_iter().filter(|(t, _)| !views.contains(t)).collect();
+    assert_eq!(src, got);
+}
