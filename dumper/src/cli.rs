@@ -95,6 +95,11 @@ pub struct LockArgs {
     /// Hold the global lock until non-transactional tables are dumped (the default)
     #[arg(long, visible_alias = "less-locking")]
     pub no_trx_tables: bool,
+    /// AUTO or FTWRL (the global read lock, the default), LOCK_ALL
+    /// (--lock-all-tables), NO_LOCK (-k), SAFE_NO_LOCK (no lock; the dump
+    /// fails if the binary log moved while the workers took their snapshots)
+    #[arg(long, value_name = "MODE")]
+    pub sync_thread_lock_mode: Option<String>,
     /// Run each job after a savepoint and roll back to it when done, so that a
     /// worker holds no metadata lock on the tables it has finished (DDL on them
     /// need not wait for the end of the dump)
@@ -385,6 +390,9 @@ pub struct Options {
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
+    /// `--sync-thread-lock-mode=SAFE_NO_LOCK`: no lock, and the dump fails
+    /// if the binary log moved while the workers took their snapshots.
+    pub safe_no_lock: bool,
     /// `--lock-all-tables`: the lock is LOCK TABLES on the selected tables.
     pub lock_all_tables: bool,
     pub use_savepoints: bool,
@@ -428,7 +436,7 @@ fn parse_rows(s: &str) -> Result<Rows> {
 }
 
 impl Cli {
-    pub fn into_options(self) -> Result<Options> {
+    pub fn into_options(mut self) -> Result<Options> {
         let mut filter_args = self.filter.clone();
         let mut stream = self.output.stream.clone();
         // `rdumper DB [DB.TABLE…]` = -B DB -T … plus --stream, as mydumper.
@@ -473,6 +481,23 @@ impl Cli {
                 other => bail!("--trx-tables: expected 0 or 1, got {other:?}"),
             },
         };
+        let mut safe_no_lock = false;
+        if let Some(mode) = &self.lock.sync_thread_lock_mode {
+            if self.lock.no_locks || self.lock.lock_all_tables {
+                bail!("--sync-thread-lock-mode excludes -k/--no-locks and --lock-all-tables");
+            }
+            match mode.trim().to_ascii_uppercase().as_str() {
+                "AUTO" | "FTWRL" => {}
+                "LOCK_ALL" => self.lock.lock_all_tables = true,
+                "NO_LOCK" => self.lock.no_locks = true,
+                "SAFE_NO_LOCK" => {
+                    self.lock.no_locks = true;
+                    safe_no_lock = true;
+                }
+                "GTID" => bail!("--sync-thread-lock-mode=GTID needs Percona Server's binlog_snapshot_gtid_executed; SAFE_NO_LOCK takes no lock either and checks the binary log instead"),
+                other => bail!("--sync-thread-lock-mode: {other:?} is not AUTO, FTWRL, LOCK_ALL, NO_LOCK, SAFE_NO_LOCK or GTID"),
+            }
+        }
         if self.lock.no_locks && self.lock.lock_all_tables {
             bail!("-k/--no-locks and --lock-all-tables exclude each other");
         }
@@ -549,6 +574,7 @@ impl Cli {
             exit_if_broken_table_found: self.output.exit_if_broken_table_found,
             format,
             lock,
+            safe_no_lock,
             lock_all_tables: self.lock.lock_all_tables,
             use_savepoints: self.lock.use_savepoints,
             ignore_errors,
@@ -597,6 +623,27 @@ mod tests {
         assert_eq!(mb(&["--stream", "-F", "64"]), 64);
         assert_eq!(mb(&["--stream", "NO_STREAM"]), 0);
         assert_eq!(mb(&["-F", "8"]), 8);
+    }
+
+    /// mydumper 1.0's `--sync-thread-lock-mode` names the lock options.
+    #[test]
+    fn sync_thread_lock_modes() {
+        use clap::Parser;
+        let opts = |args: &[&str]| {
+            let argv: Vec<&str> = ["rdumper", "-B", "db", "--sync-thread-lock-mode"].iter().chain(args).copied().collect();
+            Cli::try_parse_from(argv).unwrap().into_options()
+        };
+        let o = opts(&["AUTO"]).unwrap();
+        assert_eq!((o.lock, o.lock_all_tables, o.safe_no_lock), (LockMode::Full, false, false));
+        assert_eq!(opts(&["ftwrl"]).unwrap().lock, LockMode::Full);
+        assert!(opts(&["LOCK_ALL"]).unwrap().lock_all_tables);
+        let o = opts(&["NO_LOCK"]).unwrap();
+        assert_eq!((o.lock, o.safe_no_lock), (LockMode::None, false));
+        let o = opts(&["SAFE_NO_LOCK"]).unwrap();
+        assert_eq!((o.lock, o.safe_no_lock), (LockMode::None, true));
+        assert!(opts(&["GTID"]).unwrap_err().to_string().contains("SAFE_NO_LOCK"));
+        assert!(opts(&["SOMETIMES"]).is_err());
+        assert!(opts(&["NO_LOCK", "-k"]).is_err());
     }
 
     /// mydumper 0.10's lock options: `--less-locking` is `--no-trx-tables`

@@ -200,6 +200,21 @@ fn dump(
         snapshot::start_transaction(&mut c).with_context(|| format!("worker {i}"))?;
         conns.push(c);
     }
+    if opts.lock == LockMode::None {
+        // Without a lock only an unmoved binary log shows that the workers'
+        // snapshots are of one moment.
+        let now = snapshot::source_position(main)?;
+        if now != meta.source {
+            let show = |p: &Option<common::metadata::SourcePosition>| {
+                p.as_ref().map(|p| format!("{}:{} (GTID {})", p.log_file, p.log_pos, p.gtid)).unwrap_or_else(|| "none".into())
+            };
+            let moved = format!("the binary log moved from {} to {} while the workers took their snapshots", show(&meta.source), show(&now));
+            if opts.safe_no_lock {
+                anyhow::bail!("{moved}: their snapshots may differ (--sync-thread-lock-mode=SAFE_NO_LOCK); dump again, or with a lock");
+            }
+            log::warn!("{moved}: tables may not be consistent with each other");
+        }
+    }
     let worker_ids: Vec<u32> = conns.iter().map(|c| c.connection_id()).collect();
     let names = FileNameMapper::new();
     let cat = catalog::load(main, opts, &names)?;

@@ -567,3 +567,58 @@ fn views_as_tables_hold_the_views_rows() {
     let got: std::collections::BTreeMap<_, _> = got.into_iter().filter(|(t, _)| !views.contains(t)).collect();
     assert_eq!(src, got);
 }
+
+/// `--sync-thread-lock-mode=SAFE_NO_LOCK`: no lock is taken, and a dump
+/// whose workers took their snapshots while the binary log moved fails;
+/// NO_LOCK warns of it instead. On a server of the test's own, so that only
+/// its writer moves the binary log.
+#[test]
+fn safe_no_lock_fails_when_the_binary_log_moves() {
+    let private = PrivateServer::start();
+    let s = &private.server;
+    let db = s.db_with("safe", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t VALUES (1), (2)", "CREATE TABLE {db}.w (id INT AUTO_INCREMENT PRIMARY KEY)"]);
+    let tmp = tempdir();
+    let dump = |mode: &str, n: usize| {
+        let dir = tmp.path().join(format!("{mode}{n}"));
+        let out = run(rdumper().args(s.conn_args()).args(["-B", &db.name, "-T", &format!("{}.t", db.name), "-t", "8", "--sync-thread-lock-mode", mode, "-o"]).arg(&dir));
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned(), dir)
+    };
+    let (ok, err, dir) = dump("SAFE_NO_LOCK", 0);
+    assert!(ok && dir.join("metadata").exists(), "{err}");
+    assert!(!err.contains("moved"), "{err}");
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let (s, table) = (s.clone(), format!("`{}`.w", db.name));
+        std::thread::spawn(move || {
+            let mut c = s.conn();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                c.query_drop(format!("INSERT INTO {table} VALUES ()")).unwrap();
+            }
+        })
+    };
+    let mut failed = None;
+    for n in 1..=20 {
+        let (ok, err, dir) = dump("SAFE_NO_LOCK", n);
+        if !ok {
+            assert!(!dir.join("metadata").exists());
+            failed = Some(err);
+            break;
+        }
+    }
+    let mut warned = None;
+    for n in 1..=20 {
+        let (ok, err, _) = dump("NO_LOCK", n);
+        assert!(ok, "{err}");
+        if err.contains("binary log moved") {
+            warned = Some(err);
+            break;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let failed = failed.expect("SAFE_NO_LOCK never saw the binary log move in 20 dumps under writes");
+    assert!(failed.contains("binary log moved") && failed.contains("SAFE_NO_LOCK"), "{failed}");
+    assert!(warned.is_some(), "NO_LOCK never warned in 20 dumps under writes");
+}
