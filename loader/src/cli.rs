@@ -192,6 +192,11 @@ pub struct LoadArgs {
     #[arg(short = 'o', long, help_heading = "Execution Options")]
     pub overwrite_tables: bool,
 
+    /// Drop existing tables before creating them (myloader 1.0's name for
+    /// dropping while other tables' data loads, which rloader does anyway)
+    #[arg(long, help_heading = "Execution Options")]
+    pub overwrite_unsafe: bool,
+
     /// With -o/--overwrite-tables, what to do with an existing table: DROP
     /// (default), TRUNCATE, DELETE or NONE (myloader 0.1x's option)
     #[arg(long, value_name = "MODE", value_parser = parse_drop_mode, help_heading = "Execution Options")]
@@ -214,6 +219,11 @@ pub struct LoadArgs {
     /// Build secondary indexes after the data: AFTER_IMPORT_PER_TABLE (default), AFTER_IMPORT_ALL_TABLES, SKIP
     #[arg(long, visible_alias = "innodb-optimize-keys", value_name = "MODE", num_args = 0..=1, default_value = "AFTER_IMPORT_PER_TABLE", default_missing_value = "AFTER_IMPORT_PER_TABLE", value_parser = parse_optimize_keys, help_heading = "Execution Options")]
     pub optimize_keys: OptimizeKeys,
+
+    /// With --optimize-keys, indexes added per ALTER TABLE (0: all in one;
+    /// FULLTEXT indexes always one at a time)
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Execution Options")]
+    pub optimize_keys_batchsize: usize,
 
     /// Build the indexes once every table is loaded (myloader 0.1x's name for
     /// --optimize-keys=AFTER_IMPORT_ALL_TABLES)
@@ -282,6 +292,7 @@ impl LoadArgs {
         match (self.drop_table, self.overwrite_tables) {
             (Some(m), _) => m,
             (None, true) => self.purge_mode.unwrap_or(DropMode::Drop),
+            (None, false) if self.overwrite_unsafe => DropMode::Drop,
             (None, false) => DropMode::Fail,
         }
     }
@@ -328,6 +339,9 @@ mod tests {
         assert_eq!(load(&["--purge-mode", "DELETE"]).drop_mode(), DropMode::Fail, "only with -o");
         assert_eq!(load(&["--drop-table", "NONE", "-o", "--purge-mode", "DELETE"]).drop_mode(), DropMode::None);
         assert_eq!(load(&["--innodb-optimize-keys"]).optimize_keys_mode(), OptimizeKeys::PerTable);
+        assert_eq!(load(&["--overwrite-unsafe"]).drop_mode(), DropMode::Drop);
+        assert_eq!(load(&["--overwrite-unsafe", "--drop-table", "TRUNCATE"]).drop_mode(), DropMode::Truncate);
+        assert_eq!(load(&[]).drop_mode(), DropMode::Fail);
         assert_eq!(load(&["--sync-before-add-index"]).optimize_keys_mode(), OptimizeKeys::AllTables);
         assert_eq!(load(&["--optimize-keys", "SKIP", "--sync-before-add-index"]).optimize_keys_mode(), OptimizeKeys::Skip);
         assert!(Cli::try_parse_from(["rloader", "-d", "x", "--purge-mode", "MERGE"]).is_err());

@@ -135,13 +135,15 @@ pub struct DeferredKeys {
 
 impl DeferredKeys {
     /// `ALTER TABLE` statements adding the indexes: one per FULLTEXT index
-    /// (InnoDB adds one at a time), the others together.
-    pub fn index_statements(&self, table: &str) -> Vec<String> {
+    /// (InnoDB adds one at a time), the others `batch` at a time (0: all
+    /// together).
+    pub fn index_statements(&self, table: &str, batch: usize) -> Vec<String> {
         let t = quote_ident(table);
         let (fulltext, other): (Vec<_>, Vec<_>) = self.indexes.iter().partition(|c| c.starts_with("ADD FULLTEXT"));
         let mut out = Vec::new();
-        if !other.is_empty() {
-            out.push(format!("ALTER TABLE {t} {}", other.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        let batch = if batch == 0 { other.len().max(1) } else { batch };
+        for group in other.chunks(batch) {
+            out.push(format!("ALTER TABLE {t} {}", group.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
         }
         for f in fulltext {
             out.push(format!("ALTER TABLE {t} {f}"));
@@ -287,7 +289,7 @@ mod tests {
             "CREATE TABLE `child` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `parent_id` int(11) DEFAULT NULL,\n  `body` text,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `u` (`id`,`parent_id`),\n  CONSTRAINT `chk` CHECK (`id` > 0)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
         );
         assert_eq!(
-            d.index_statements("child"),
+            d.index_statements("child", 0),
             vec!["ALTER TABLE `child` ADD KEY `parent_id` (`parent_id`)".to_string(), "ALTER TABLE `child` ADD FULLTEXT KEY `ft` (`body`)".to_string()]
         );
         assert_eq!(
@@ -306,6 +308,25 @@ mod tests {
         assert_eq!(add_if_not_exists("CREATE TABLE IF NOT EXISTS `t` (a int)"), None);
         assert_eq!(add_if_not_exists("CREATE VIEW `v` AS SELECT 1"), None);
         assert_eq!(add_if_not_exists("INSERT INTO `t` VALUES (1)"), None);
+    }
+
+    #[test]
+    fn indexes_in_batches() {
+        let d = DeferredKeys {
+            create: String::new(),
+            indexes: vec!["ADD KEY `a` (`a`)".into(), "ADD KEY `b` (`b`)".into(), "ADD FULLTEXT KEY `f` (`f`)".into(), "ADD KEY `c` (`c`)".into()],
+            foreign_keys: vec![],
+        };
+        assert_eq!(
+            d.index_statements("t", 2),
+            vec![
+                "ALTER TABLE `t` ADD KEY `a` (`a`), ADD KEY `b` (`b`)".to_string(),
+                "ALTER TABLE `t` ADD KEY `c` (`c`)".to_string(),
+                "ALTER TABLE `t` ADD FULLTEXT KEY `f` (`f`)".to_string(),
+            ]
+        );
+        assert_eq!(d.index_statements("t", 0).len(), 2);
+        assert_eq!(d.index_statements("t", 1).len(), 4);
     }
 
     #[test]

@@ -263,6 +263,7 @@ impl Session {
     /// lock conflicts.
     pub fn run_generated(&mut self, what: &str, statements: &[String]) -> Result<(), LoadError> {
         for q in statements {
+            log::info!("{what}: {q}");
             let mut attempt = 0;
             loop {
                 match self.conn.query_drop(q) {

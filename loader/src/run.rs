@@ -127,6 +127,7 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         skip_triggers: load.skip_triggers,
         skip_post: load.skip_post,
         optimize_keys: load.optimize_keys_mode(),
+        optimize_keys_batchsize: load.optimize_keys_batchsize,
         checksum: load.checksum,
         max_threads_per_table: load.max_threads_per_table,
         config_session,

@@ -56,6 +56,8 @@ pub struct Selection {
     pub skip_triggers: bool,
     pub skip_post: bool,
     pub optimize_keys: OptimizeKeys,
+    /// `--optimize-keys-batchsize`: indexes per ALTER TABLE (0: all).
+    pub optimize_keys_batchsize: usize,
     pub checksum: ChecksumMode,
     pub max_threads_per_table: usize,
     /// `SET SESSION` statements from the option files.
@@ -761,7 +763,7 @@ impl<'a> Scheduler<'a> {
                 let t = d.tables.get_mut(&key).expect("table present");
                 t.indexes = Stage::Running;
                 let name = t.real_name.clone().unwrap_or_else(|| key.1.clone());
-                let statements = t.deferred.as_ref().map(|k| k.index_statements(&name)).unwrap_or_default();
+                let statements = t.deferred.as_ref().map(|k| k.index_statements(&name, self.sel.optimize_keys_batchsize)).unwrap_or_default();
                 let what = format!("indexes of `{db}`.`{name}`");
                 let job = self.job(Work::Generated { db, what, statements }, d);
                 self.running_tag_later(job, Tag::Indexes(key), false);

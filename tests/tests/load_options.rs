@@ -455,3 +455,33 @@ fn show_warnings_names_file_and_line() {
     let v: Option<i64> = s.conn().query_first(format!("SELECT v FROM `{}`.t WHERE id = 3", db.name)).unwrap();
     assert_eq!(v, Some(127));
 }
+
+/// `--optimize-keys-batchsize N`: deferred indexes are added N per ALTER
+/// TABLE (the log at -v 3 shows each statement), and the table ends with
+/// all of them.
+#[test]
+fn optimize_keys_batchsize_splits_the_alter() {
+    let s = server();
+    let src = s.db_with(
+        "lo_batch",
+        &[
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, a INT, b INT, c INT, KEY ka (a), KEY kb (b), KEY kc (c)) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, seq % 7, seq % 11, seq % 13 FROM {db}.seq_1_to_20000",
+        ],
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir));
+    for (batch, alters) in [("0", 1), ("2", 2), ("1", 3)] {
+        let copy = s.unique_db("lo_batch_copy");
+        let out = load(&dir, &["-s", &src.name, "-B", &copy.name, "--optimize-keys-batchsize", batch]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.matches("ALTER TABLE `t` ADD KEY").count(), alters, "batch {batch}: {err}");
+        let keys: Vec<String> = s
+            .conn()
+            .exec("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 't' ORDER BY 1", (&copy.name,))
+            .unwrap();
+        assert_eq!(keys, ["ka", "kb", "kc", "PRIMARY"]);
+        assert_same_data(&s, &src.name, &copy.name);
+    }
+}
