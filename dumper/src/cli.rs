@@ -143,6 +143,10 @@ pub struct ObjectArgs {
     /// Dump views as tables: a CREATE TABLE of their columns, and their rows
     #[arg(long)]
     pub views_as_tables: bool,
+    /// Engine of the table that stands in for a view until the view is
+    /// created (other views may use it before)
+    #[arg(long, value_name = "ENGINE", default_value = "MEMORY")]
+    pub table_engine_for_view_dependency: String,
     /// Dump triggers
     #[arg(short = 'G', long)]
     pub triggers: bool,
@@ -374,6 +378,8 @@ pub struct Options {
     pub skip_constraints: bool,
     pub no_views: bool,
     pub views_as_tables: bool,
+    /// `--table-engine-for-view-dependency`.
+    pub view_placeholder_engine: String,
     pub triggers: bool,
     pub events: bool,
     pub routines: bool,
@@ -550,6 +556,13 @@ impl Cli {
             skip_indexes: self.objects.skip_indexes,
             skip_constraints: self.objects.skip_constraints,
             no_data: self.objects.no_data,
+            view_placeholder_engine: {
+                let e = self.objects.table_engine_for_view_dependency.trim().to_string();
+                if e.is_empty() || !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    bail!("--table-engine-for-view-dependency: {e:?} is not an engine name");
+                }
+                e
+            },
             views_as_tables: self.objects.views_as_tables,
             no_views: self.objects.no_views,
             triggers: self.objects.triggers,

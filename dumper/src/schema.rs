@@ -112,7 +112,7 @@ fn view_as_table(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
     Ok(format!("CREATE TABLE {} (\n{}\n);\n", ident(&v.name), cols.join(",\n")))
 }
 
-pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
+pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table, engine: &str) -> Result<String> {
     let mut cols = Vec::new();
     for (i, c) in v.columns.iter().enumerate() {
         let ty = if i == 0 && !LOB_TYPES.contains(&c.data_type.as_str()) {
@@ -134,7 +134,7 @@ pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
     if cols.is_empty() {
         cols.push("`rdumper_placeholder` int".into());
     }
-    Ok(format!("CREATE TABLE IF NOT EXISTS {}(\n{}\n) ENGINE=MEMORY;\n", ident(&v.name), cols.join(",\n")))
+    Ok(format!("CREATE TABLE IF NOT EXISTS {}(\n{}\n) ENGINE={engine};\n", ident(&v.name), cols.join(",\n")))
 }
 
 /// A SHOW CREATE result's statement, its DEFINER clause as `definer`

@@ -266,7 +266,7 @@ fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
         }
         Job::View(t) => {
             let tb = &t.table;
-            let placeholder = schema::view_placeholder(conn, tb)?;
+            let placeholder = schema::view_placeholder(conn, tb, &ctx.opts.view_placeholder_engine)?;
             let view = schema::view_create(conn, tb, &ctx.opts.definer)?;
             other_file(
                 DumpFile::TableSchema { db: tb.db_form.clone(), table: tb.name_form.clone(), compression: comp },

@@ -622,3 +622,24 @@ fn safe_no_lock_fails_when_the_binary_log_moves() {
     assert!(failed.contains("binary log moved") && failed.contains("SAFE_NO_LOCK"), "{failed}");
     assert!(warned.is_some(), "NO_LOCK never warned in 20 dumps under writes");
 }
+
+/// `--table-engine-for-view-dependency`: the table standing in for a view
+/// until it is created has that engine (MEMORY by default), and the dump
+/// loads; a name that is not one is refused.
+#[test]
+fn view_placeholder_engine() {
+    let s = server();
+    s.fixtures();
+    let placeholder = |dir: &std::path::Path| read_text(&dir.join("torture.v_parent-schema.sql"));
+    let objects = ["-B", "torture", "-x", r"^torture\.(?!big$)"];
+    let (_t, plain) = dump_dir(&s, &objects);
+    assert!(placeholder(&plain).contains(") ENGINE=MEMORY;"), "{}", placeholder(&plain));
+    let (_t, dir) = dump_dir(&s, &[&objects[..], &["--table-engine-for-view-dependency", "InnoDB"]].concat());
+    assert!(placeholder(&dir).contains(") ENGINE=InnoDB;"), "{}", placeholder(&dir));
+    let copy = s.unique_db("view_engine");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", "torture"]));
+    let mut c = s.conn();
+    assert_eq!(object_names(&mut c, &copy.name)["view"], object_names(&mut c, "torture")["view"]);
+    let out = run(rdumper_for(&s).args(["-B", "torture", "--table-engine-for-view-dependency", "x; DROP", "-o"]).arg(tempdir().path().join("no")));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not an engine name"));
+}
