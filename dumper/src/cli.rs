@@ -115,9 +115,25 @@ pub struct LockArgs {
     /// Kill long-running queries instead of aborting
     #[arg(short = 'K', long)]
     pub kill_long_queries: bool,
+    /// Check this many times more for long queries before aborting (or
+    /// killing them with -K), waiting --long-query-retry-interval between
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub long_query_retries: u32,
+    /// Seconds to wait between checks for long queries
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub long_query_retry_interval: u64,
     /// Session lock_wait_timeout for the dump's connections
     #[arg(long, value_name = "SECONDS")]
     pub lock_wait_timeout: Option<u64>,
+    /// Give up a wait for the global read lock after this many seconds and
+    /// try again (--ftwrl-timeout-retries), so that the writes it holds up
+    /// go on meanwhile [60 when --ftwrl-timeout-retries is given]
+    #[arg(long, value_name = "SECONDS")]
+    pub ftwrl_max_wait_time: Option<u64>,
+    /// How many times to try again for the global read lock (0: until it
+    /// is taken)
+    #[arg(long, value_name = "N")]
+    pub ftwrl_timeout_retries: Option<u32>,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -407,6 +423,11 @@ pub struct Options {
     pub updated_since: Option<u32>,
     pub long_query_guard: u64,
     pub kill_long_queries: bool,
+    pub long_query_retries: u32,
+    pub long_query_retry_interval: u64,
+    /// `--ftwrl-max-wait-time`/`--ftwrl-timeout-retries`: seconds per try
+    /// and tries after the first (0: no end).
+    pub ftwrl_wait: Option<(u64, u32)>,
     pub lock_wait_timeout: Option<u64>,
     pub tz_utc: bool,
     pub set_names_schema: String,
@@ -595,6 +616,12 @@ impl Cli {
             long_query_guard: self.lock.long_query_guard,
             kill_long_queries: self.lock.kill_long_queries,
             lock_wait_timeout: self.lock.lock_wait_timeout,
+            long_query_retries: self.lock.long_query_retries,
+            long_query_retry_interval: self.lock.long_query_retry_interval,
+            ftwrl_wait: match (self.lock.ftwrl_max_wait_time, self.lock.ftwrl_timeout_retries) {
+                (None, None) => None,
+                (wait, retries) => Some((wait.unwrap_or(60).max(1), retries.unwrap_or(0))),
+            },
             tz_utc: !self.statement.skip_tz_utc,
             set_names_schema,
             set_names_other,

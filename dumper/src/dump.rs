@@ -184,7 +184,7 @@ fn dump(
                 let selected = catalog::load(main, opts, &FileNameMapper::new())?;
                 snapshot::lock_tables(main, &selected)?;
             } else {
-                snapshot::lock(main)?;
+                snapshot::lock(main, opts)?;
             }
             locked = true;
         }

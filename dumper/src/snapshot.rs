@@ -94,12 +94,27 @@ pub fn long_query_guard(conn: &mut mysql::Conn, opts: &Options) -> Result<()> {
          WHERE COMMAND = 'Query' AND TIME > {} AND ID <> CONNECTION_ID()",
         opts.long_query_guard
     );
-    let long = rows(conn, &q)?;
-    if long.is_empty() {
-        return Ok(());
-    }
-    let describe: Vec<String> =
-        long.iter().map(|r| format!("id {} ({} s, {}): {}", text(&r[0]), text(&r[1]), text(&r[2]), text(&r[3]))).collect();
+    let mut check = 0;
+    let (long, describe) = loop {
+        let long = rows(conn, &q)?;
+        if long.is_empty() {
+            return Ok(());
+        }
+        let describe: Vec<String> =
+            long.iter().map(|r| format!("id {} ({} s, {}): {}", text(&r[0]), text(&r[1]), text(&r[2]), text(&r[3]))).collect();
+        if check == opts.long_query_retries {
+            break (long, describe);
+        }
+        check += 1;
+        log::warn!(
+            "queries running longer than {} s (-l): {}; checking again in {} s ({check}/{})",
+            opts.long_query_guard,
+            describe.join("; "),
+            opts.long_query_retry_interval,
+            opts.long_query_retries
+        );
+        std::thread::sleep(std::time::Duration::from_secs(opts.long_query_retry_interval));
+    };
     if opts.kill_long_queries {
         for r in &long {
             let id = text(&r[0]);
@@ -118,10 +133,38 @@ pub fn long_query_guard(conn: &mut mysql::Conn, opts: &Options) -> Result<()> {
     }
 }
 
-/// Takes the global read lock.
-pub fn lock(conn: &mut mysql::Conn) -> Result<()> {
-    exec(conn, "FLUSH NO_WRITE_TO_BINLOG TABLES").context("cannot flush tables before locking")?;
-    exec(conn, "FLUSH TABLES WITH READ LOCK").context("cannot take the global read lock")
+/// Takes the global read lock. With `--ftwrl-max-wait-time` each try
+/// waits that long (the session's lock_wait_timeout) and is made again
+/// `--ftwrl-timeout-retries` times, or until it succeeds.
+pub fn lock(conn: &mut mysql::Conn, opts: &Options) -> Result<()> {
+    let Some((wait, retries)) = opts.ftwrl_wait else {
+        exec(conn, "FLUSH NO_WRITE_TO_BINLOG TABLES").context("cannot flush tables before locking")?;
+        return exec(conn, "FLUSH TABLES WITH READ LOCK").context("cannot take the global read lock");
+    };
+    exec(conn, &format!("SET SESSION lock_wait_timeout = {wait}"))?;
+    let mut attempt = 0u32;
+    loop {
+        let r = conn
+            .query_drop("FLUSH NO_WRITE_TO_BINLOG TABLES")
+            .and_then(|()| conn.query_drop("FLUSH TABLES WITH READ LOCK"));
+        match r {
+            Ok(()) => break,
+            Err(e) if common::conn::error_code(&e) == Some(1205) && (retries == 0 || attempt < retries) => {
+                attempt += 1;
+                let of = if retries == 0 { String::new() } else { format!("/{retries}") };
+                log::warn!("no global read lock within {wait} s (--ftwrl-max-wait-time); trying again ({attempt}{of})");
+            }
+            Err(e) => {
+                return Err(anyhow::Error::from(common::conn::QueryError::new(&e)))
+                    .with_context(|| format!("cannot take the global read lock ({} tries of {wait} s)", attempt + 1));
+            }
+        }
+    }
+    let restore = match opts.lock_wait_timeout {
+        Some(t) => format!("SET SESSION lock_wait_timeout = {t}"),
+        None => "SET SESSION lock_wait_timeout = DEFAULT".to_string(),
+    };
+    exec(conn, &restore)
 }
 
 /// `--lock-all-tables`: LOCK TABLES … READ on every base table of the

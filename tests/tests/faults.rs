@@ -447,3 +447,49 @@ fn deadlock_during_load_is_retried() {
     let w: Option<u64> = c.query_first(format!("SELECT COUNT(*) FROM `{}`.weight", db.name)).unwrap();
     assert_eq!(w, Some(0));
 }
+
+/// `--long-query-retries`/`--long-query-retry-interval` wait a long query
+/// out instead of aborting at once; `--ftwrl-max-wait-time` gives up a
+/// wait for the global read lock and tries again, `--ftwrl-timeout-retries`
+/// times (0: until it is taken). A private server: the pending lock stalls
+/// every writer.
+#[test]
+fn long_queries_and_the_global_lock_are_waited_for_in_rounds() {
+    let p = PrivateServer::start();
+    let s = p.server.clone();
+    s.conn().query_drop("CREATE DATABASE small; CREATE TABLE small.t (id INT PRIMARY KEY); INSERT INTO small.t VALUES (1)").unwrap();
+    let dir = tempdir();
+    let dump = |name: &str, args: &[&str]| run(rdumper().args(s.conn_args()).args(["-B", "small"]).args(args).arg("-o").arg(dir.path().join(name)));
+
+    // A query of 5 s against -l 1: one more check a second later is not
+    // enough, ten are.
+    let (h, _) = long_query(&s, 5);
+    let out = dump("few", &["-l", "1", "--long-query-retries", "1", "--long-query-retry-interval", "1"]);
+    let err = stderr_of(&out);
+    assert!(!out.status.success() && err.contains("checking again in 1 s (1/1)"), "{err}");
+    let out = dump("enough", &["-l", "1", "--long-query-retries", "10", "--long-query-retry-interval", "1"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(dir.path().join("enough/metadata").exists());
+    h.join().unwrap();
+
+    // A table locked for writing holds up the global read lock.
+    let mut holder = s.conn();
+    holder.query_drop("LOCK TABLES small.t WRITE").unwrap();
+    let started = Instant::now();
+    let out = dump("gave_up", &["--ftwrl-max-wait-time", "1", "--ftwrl-timeout-retries", "2"]);
+    let err = stderr_of(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("trying again (2/2)") && err.contains("3 tries of 1 s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_no_finished_metadata(&dir.path().join("gave_up"));
+    // Released after about 2.5 s: tries without end take the lock then.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(2500));
+        holder.query_drop("UNLOCK TABLES").unwrap();
+    });
+    let out = dump("waited", &["--ftwrl-max-wait-time", "1"]);
+    release.join().unwrap();
+    let err = stderr_of(&out);
+    assert!(out.status.success() && err.contains("trying again (1)"), "{err}");
+    assert!(dir.path().join("waited/metadata").exists());
+}
