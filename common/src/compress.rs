@@ -2,8 +2,10 @@
 //! stays bounded whatever the file's size.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
-use std::path::Path;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::OnceLock;
 
 use crate::direct::{DirectFile, PooledReader};
 use crate::naming::Compression;
@@ -11,13 +13,120 @@ use crate::spare::SpareFiles;
 
 const BUF: usize = 256 * 1024;
 
+/// `--exec-per-thread CMD --exec-per-thread-extension .EXT`: files whose
+/// names end in the extension go through the program, one run per file
+/// (rdumper's compresses its standard input to its standard output,
+/// rloader's decompresses).
+#[derive(Debug)]
+pub struct ExecCompression {
+    /// The program and its arguments (the option split at whitespace).
+    pub command: Vec<String>,
+    pub extension: String,
+}
+
+static EXEC: OnceLock<ExecCompression> = OnceLock::new();
+
+/// The program of `--exec-per-thread`, once set.
+pub fn exec() -> Option<&'static ExecCompression> {
+    EXEC.get()
+}
+
+/// Sets the program of `--exec-per-thread` and its extension for this
+/// process (both options are needed together).
+pub fn set_exec(command: Option<&str>, extension: Option<&str>) -> anyhow::Result<()> {
+    let (command, extension) = match (command, extension) {
+        (None, None) => return Ok(()),
+        (Some(c), Some(e)) => (c, e.trim()),
+        _ => anyhow::bail!("--exec-per-thread and --exec-per-thread-extension go together"),
+    };
+    let argv: Vec<String> = command.split_whitespace().map(str::to_string).collect();
+    if argv.is_empty() {
+        anyhow::bail!("--exec-per-thread: no program given");
+    }
+    let ok = extension.len() > 1
+        && extension.starts_with('.')
+        && extension[1..].chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        && ![".sql", ".dat", ".gz", ".zst"].contains(&extension);
+    if !ok {
+        anyhow::bail!("--exec-per-thread-extension: {extension:?} is not a file extension of its own (e.g. .lz4)");
+    }
+    let spec = ExecCompression { command: argv, extension: extension.to_string() };
+    if let Err(spec) = EXEC.set(spec) {
+        if exec().map(|e| (&e.command, &e.extension)) != Some((&spec.command, &spec.extension)) {
+            anyhow::bail!("--exec-per-thread is set already");
+        }
+    }
+    Ok(())
+}
+
+impl ExecCompression {
+    fn describe(&self) -> String {
+        self.command.join(" ")
+    }
+
+    fn spawn(&self, stdin: Stdio, stdout: Stdio) -> io::Result<Child> {
+        Command::new(&self.command[0])
+            .args(&self.command[1..])
+            .stdin(stdin)
+            .stdout(stdout)
+            .spawn()
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot run `{}`: {e}", self.describe())))
+    }
+
+    /// Waits for `child` and turns a failed run into an error naming the
+    /// program and the file.
+    fn reap(&self, child: &mut Child, path: &Path) -> io::Result<()> {
+        let status = child.wait()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!("`{}` failed on {} ({status})", self.describe(), path.display())))
+        }
+    }
+}
+
+/// A file read through the `--exec-per-thread` program; its end is an
+/// error unless the program succeeded.
+struct ExecReader {
+    spec: &'static ExecCompression,
+    child: Child,
+    out: ChildStdout,
+    path: PathBuf,
+    ended: bool,
+}
+
+impl Read for ExecReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.ended {
+            return Ok(0);
+        }
+        let n = self.out.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended = true;
+            self.spec.reap(&mut self.child, &self.path)?;
+        }
+        Ok(n)
+    }
+}
+
+impl Drop for ExecReader {
+    fn drop(&mut self) {
+        if !self.ended {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// A reader that decompresses `inner` (already buffered) as `compression`
-/// says; a plain file is read from `inner`'s own buffer.
+/// says; a plain file is read from `inner`'s own buffer. Not for
+/// `Compression::Exec`, whose program reads the file itself (see [`open`]).
 pub fn reader(inner: impl BufRead + Send + 'static, compression: Compression) -> io::Result<Box<dyn BufRead + Send>> {
     Ok(match compression {
         Compression::None => Box::new(inner),
         Compression::Gzip => Box::new(BufReader::with_capacity(BUF, flate2::bufread::MultiGzDecoder::new(inner))),
         Compression::Zstd => Box::new(BufReader::with_capacity(BUF, zstd::stream::read::Decoder::with_buffer(inner)?)),
+        Compression::Exec => return Err(io::Error::other("a file of --exec-per-thread-extension is read through its program")),
     })
 }
 
@@ -25,6 +134,13 @@ pub fn reader(inner: impl BufRead + Send + 'static, compression: Compression) ->
 pub fn open(path: &Path) -> io::Result<Box<dyn BufRead + Send>> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let (_, compression) = Compression::split(name);
+    if compression == Compression::Exec {
+        let spec = exec().ok_or_else(|| io::Error::other("no --exec-per-thread program"))?;
+        let mut child = spec.spawn(Stdio::from(File::open(path)?), Stdio::piped())?;
+        let out = child.stdout.take().expect("piped stdout");
+        let r = ExecReader { spec, child, out, path: path.to_path_buf(), ended: false };
+        return Ok(Box::new(BufReader::with_capacity(BUF, r)));
+    }
     reader(PooledReader::open(path)?, compression)
 }
 
@@ -101,13 +217,75 @@ impl FinishWrite for Zstd {
 
 /// Creates `path` (which must not exist) and returns a compressing writer.
 pub fn create(path: &Path, compression: Compression, mode: WriteMode) -> io::Result<Box<dyn FinishWrite>> {
+    if compression == Compression::Exec {
+        return ExecWriter::create(path);
+    }
     writer(DirectFile::create(path, mode == WriteMode::Direct)?, compression)
 }
 
 /// [`create`] through the page cache, over one of `spares` when there is
 /// one: for files that are read back at once and then retired to `spares`.
 pub fn create_over(path: &Path, compression: Compression, spares: &SpareFiles) -> io::Result<Box<dyn FinishWrite>> {
+    if compression == Compression::Exec {
+        return ExecWriter::create(path);
+    }
     writer(DirectFile::create_over(path, spares)?, compression)
+}
+
+/// A file written by the `--exec-per-thread` program from what is written
+/// to its standard input.
+struct ExecWriter {
+    spec: &'static ExecCompression,
+    child: Child,
+    input: Option<ChildStdin>,
+    path: PathBuf,
+    /// The program was waited for.
+    reaped: bool,
+}
+
+impl ExecWriter {
+    fn create(path: &Path) -> io::Result<Box<dyn FinishWrite>> {
+        let spec = exec().ok_or_else(|| io::Error::other("no --exec-per-thread program"))?;
+        let file = File::options().write(true).create_new(true).open(path)?;
+        let mut child = spec.spawn(Stdio::piped(), Stdio::from(file))?;
+        let input = child.stdin.take();
+        Ok(Box::new(ExecWriter { spec, child, input, path: path.to_path_buf(), reaped: false }))
+    }
+
+    fn broken(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("`{}` stopped reading {} ({e})", self.spec.describe(), self.path.display()))
+    }
+}
+
+impl Write for ExecWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let input = self.input.as_mut().ok_or_else(|| io::Error::other("file finished"))?;
+        input.write(buf).map_err(|e| self.broken(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FinishWrite for ExecWriter {
+    fn finish(mut self: Box<Self>) -> io::Result<()> {
+        // The end of its input ends the program's output.
+        drop(self.input.take());
+        self.reaped = true;
+        self.spec.reap(&mut self.child, &self.path)
+    }
+}
+
+impl Drop for ExecWriter {
+    fn drop(&mut self) {
+        // Unfinished (an error elsewhere): the program goes, its file stays
+        // incomplete, as any unfinished file of a failed dump.
+        if !self.reaped {
+            drop(self.input.take());
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 fn writer(out: DirectFile, compression: Compression) -> io::Result<Box<dyn FinishWrite>> {
@@ -115,6 +293,7 @@ fn writer(out: DirectFile, compression: Compression) -> io::Result<Box<dyn Finis
         Compression::None => Box::new(Plain(out)),
         Compression::Gzip => Box::new(Gzip(flate2::write::GzEncoder::new(out, flate2::Compression::fast()))),
         Compression::Zstd => Box::new(Zstd(zstd::stream::write::Encoder::new(out, 3)?)),
+        Compression::Exec => return Err(io::Error::other("a file of --exec-per-thread-extension is written by its program")),
     })
 }
 

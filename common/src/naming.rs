@@ -14,6 +14,9 @@ pub enum Compression {
     None,
     Gzip,
     Zstd,
+    /// Through the program of `--exec-per-thread`, with the suffix of
+    /// `--exec-per-thread-extension` (see `compress::set_exec`).
+    Exec,
 }
 
 impl Compression {
@@ -22,12 +25,15 @@ impl Compression {
             Compression::None => "",
             Compression::Gzip => ".gz",
             Compression::Zstd => ".zst",
+            Compression::Exec => crate::compress::exec().map(|e| e.extension.as_str()).unwrap_or(""),
         }
     }
 
     /// Splits a known compression suffix off a file name.
     pub fn split(name: &str) -> (&str, Compression) {
-        if let Some(stem) = name.strip_suffix(".gz") {
+        if let Some(stem) = crate::compress::exec().and_then(|e| name.strip_suffix(e.extension.as_str())) {
+            (stem, Compression::Exec)
+        } else if let Some(stem) = name.strip_suffix(".gz") {
             (stem, Compression::Gzip)
         } else if let Some(stem) = name.strip_suffix(".zst") {
             (stem, Compression::Zstd)

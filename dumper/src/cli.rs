@@ -264,6 +264,13 @@ pub struct OutputArgs {
     /// Create empty data files for empty tables
     #[arg(short = 'e', long)]
     pub build_empty_files: bool,
+    /// Write each file through this program (e.g. "lz4 -c"), which reads
+    /// the file's bytes on its standard input; with --exec-per-thread-extension
+    #[arg(long, value_name = "COMMAND")]
+    pub exec_per_thread: Option<String>,
+    /// The suffix of the files --exec-per-thread writes (e.g. .lz4)
+    #[arg(long, value_name = ".EXT")]
+    pub exec_per_thread_extension: Option<String>,
     /// Fail the dump when a table or view is broken (a view whose tables or
     /// columns are gone, a table the server cannot open) instead of warning
     #[arg(long)]
@@ -495,11 +502,19 @@ impl Cli {
             (false, true) => InsertVerb::Replace,
             _ => InsertVerb::Insert,
         };
-        let compression = match &self.output.compress {
+        let mut compression = match &self.output.compress {
             None => Compression::None,
             Some(v) => Compression::from_option(v)
                 .with_context(|| format!("-c/--compress: unknown method {v:?} (GZIP or ZSTD)"))?,
         };
+        let exec = (self.output.exec_per_thread.as_deref(), self.output.exec_per_thread_extension.as_deref());
+        if exec != (None, None) {
+            if self.output.compress.is_some() {
+                bail!("-c/--compress and --exec-per-thread exclude each other");
+            }
+            common::compress::set_exec(exec.0, exec.1)?;
+            compression = Compression::Exec;
+        }
         let trx_tables = match self.lock.trx_tables.as_deref() {
             None => false,
             Some(v) => match v.trim() {

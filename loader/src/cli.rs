@@ -220,6 +220,15 @@ pub struct LoadArgs {
     #[arg(long, visible_alias = "innodb-optimize-keys", value_name = "MODE", num_args = 0..=1, default_value = "AFTER_IMPORT_PER_TABLE", default_missing_value = "AFTER_IMPORT_PER_TABLE", value_parser = parse_optimize_keys, help_heading = "Execution Options")]
     pub optimize_keys: OptimizeKeys,
 
+    /// Read files ending in --exec-per-thread-extension through this program
+    /// (e.g. "lz4 -dc"), which gets the file on its standard input
+    #[arg(long, value_name = "COMMAND", help_heading = "Threads Options")]
+    pub exec_per_thread: Option<String>,
+
+    /// The suffix of the files --exec-per-thread reads (e.g. .lz4)
+    #[arg(long, value_name = ".EXT", help_heading = "Threads Options")]
+    pub exec_per_thread_extension: Option<String>,
+
     /// With --optimize-keys, indexes added per ALTER TABLE (0: all in one;
     /// FULLTEXT indexes always one at a time)
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Execution Options")]

@@ -26,6 +26,7 @@ use crate::scheduler::{Input, Scheduler, Selection};
 pub fn run(cli: Cli, config: Config) -> Result<()> {
     common::logging::init("rloader", cli.app.verbose, cli.app.logfile.as_deref())?;
     let load = &cli.load;
+    common::compress::set_exec(load.exec_per_thread.as_deref(), load.exec_per_thread_extension.as_deref())?;
     if load.drop_database && (load.skip_create_database || load.no_schemas) {
         bail!("--drop-database would leave no database to load into with --skip-create-database or --no-schemas");
     }

@@ -92,3 +92,57 @@ fn large_statements_load_equal_cut_or_whole() {
         assert_eq!(assert_same_data(&s, &src.name, &copy.name), 1, "{extra:?}");
     }
 }
+
+/// `--exec-per-thread CMD --exec-per-thread-extension .EXT`: rdumper writes
+/// every file but `metadata` through CMD (here `gzip -c`, under a suffix
+/// of its own so that nothing else reads it), rloader reads them through
+/// its own (`gzip -dc`): directories in both data formats and a stream
+/// load equal to the source. A program that fails fails the run, naming
+/// it and the file.
+#[test]
+fn exec_per_thread_compression_round_trips() {
+    let s = server();
+    s.fixtures();
+    let dump_exec = ["--exec-per-thread", "gzip -c", "--exec-per-thread-extension", ".gzx"];
+    let load_exec = ["--exec-per-thread", "gzip -dc", "--exec-per-thread-extension", ".gzx"];
+    let torture = ["-B", "torture", "-G", "-E", "-R", "-x", r"^torture\.(?!big$)"];
+    for format in ["INSERT", "LOAD_DATA"] {
+        let (_tmp, dir) = dump_dir(&s, &[&torture[..], &dump_exec[..], &["--format", format]].concat());
+        let names: Vec<String> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        assert!(names.len() > 10, "{names:?}");
+        assert!(names.iter().all(|n| n == "metadata" || n.ends_with(".gzx")), "{names:?}");
+        let data = std::process::Command::new("gzip").arg("-dc").arg(dir.join("torture.parent.00000.sql.gzx")).output().unwrap();
+        assert!(data.status.success() && String::from_utf8_lossy(&data.stdout).contains("parent"));
+        let copy = s.unique_db("exec_copy");
+        run_ok(rloader().args(s.conn_args()).args(load_exec).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", "torture"]));
+        compare(&s, "torture", &copy.name);
+    }
+
+    let copy = s.unique_db("exec_stream");
+    let mut dumper = rdumper_for(&s).args(torture).args(dump_exec).arg("--stream").stdout(Stdio::piped()).spawn().unwrap();
+    let pipe = dumper.stdout.take().unwrap();
+    let loader = rloader()
+        .args(s.conn_args())
+        .args(load_exec)
+        .args(["--stream", "-B", &copy.name, "-s", "torture"])
+        .stdin(Stdio::from(pipe))
+        .output()
+        .unwrap();
+    assert!(dumper.wait().unwrap().success());
+    assert!(loader.status.success(), "rloader: {}", String::from_utf8_lossy(&loader.stderr));
+    compare(&s, "torture", &copy.name);
+
+    let tmp = tempdir();
+    let out = run(rdumper_for(&s).args(["-B", "torture", "-T", "torture.parent"]).args(["--exec-per-thread", "false", "--exec-per-thread-extension", ".x", "-o"]).arg(tmp.path().join("f")));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("`false` failed on") && err.contains(".x"), "{err}");
+    assert!(!tmp.path().join("f/metadata").exists());
+    let (_t, dir) = dump_dir(&s, &[&["-B", "torture", "-T", "torture.parent"][..], &dump_exec[..]].concat());
+    let out = run(rloader().args(s.conn_args()).args(["--exec-per-thread", "false", "--exec-per-thread-extension", ".gzx", "-d"]).arg(&dir).args(["-B", &s.unique_db("exec_fail").name, "-s", "torture"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("`false` failed on") && err.contains(".gzx"), "{err}");
+    let out = run(rdumper_for(&s).args(["-B", "torture", "--exec-per-thread", "gzip -c", "-o"]).arg(tmp.path().join("g")));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("go together"));
+    let out = run(rdumper_for(&s).args(["-B", "torture", "-c"]).args(dump_exec).arg("-o").arg(tmp.path().join("h")));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("exclude each other"));
+}
