@@ -264,6 +264,13 @@ pub struct OutputArgs {
     /// Create empty data files for empty tables
     #[arg(short = 'e', long)]
     pub build_empty_files: bool,
+    /// Run this program on every finished file, the file's path its last
+    /// argument (not with --stream)
+    #[arg(long, value_name = "COMMAND")]
+    pub exec: Option<String>,
+    /// Programs of --exec run at once
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub exec_threads: usize,
     /// Write each file through this program (e.g. "lz4 -c"), which reads
     /// the file's bytes on its standard input; with --exec-per-thread-extension
     #[arg(long, value_name = "COMMAND")]
@@ -416,6 +423,9 @@ pub struct Options {
     pub hex_blob: bool,
     pub build_empty_files: bool,
     pub exit_if_broken_table_found: bool,
+    /// `--exec`, `--exec-threads`.
+    pub exec: Option<String>,
+    pub exec_threads: usize,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -507,6 +517,9 @@ impl Cli {
             Some(v) => Compression::from_option(v)
                 .with_context(|| format!("-c/--compress: unknown method {v:?} (GZIP or ZSTD)"))?,
         };
+        if self.output.exec.is_some() && stream.is_some() {
+            bail!("--exec runs on a directory dump's files; with --stream they go to stdout");
+        }
         let exec = (self.output.exec_per_thread.as_deref(), self.output.exec_per_thread_extension.as_deref());
         if exec != (None, None) {
             if self.output.compress.is_some() {
@@ -620,6 +633,8 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            exec: self.output.exec.clone(),
+            exec_threads: self.output.exec_threads,
             exit_if_broken_table_found: self.output.exit_if_broken_table_found,
             format,
             lock,

@@ -127,6 +127,10 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
         write_mode,
         sync: !opts.no_sync,
         spares,
+        exec: match &opts.exec {
+            Some(cmd) => Some(crate::exec::ExecPool::start(cmd, opts.exec_threads, control.clone())?),
+            None => None,
+        },
     };
     let result = dump(opts, conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
 
@@ -325,10 +329,21 @@ fn dump(
                 .with_context(|| format!("cannot write the dump to disk in {} ({what})", out.dir.display()))
         };
         sync("data files")?;
+        // Every file's --exec run succeeded before a metadata says the
+        // dump finished.
+        if let Some(exec) = &out.exec {
+            exec.wait();
+            if let Some(e) = control.take_error() {
+                return Err(e);
+            }
+        }
         out.write_plain("metadata.partial", &meta.to_text())?;
         std::fs::rename(out.dir.join("metadata.partial"), out.dir.join("metadata"))
             .with_context(|| format!("cannot rename metadata.partial to metadata in {}", out.dir.display()))?;
         sync("metadata")?;
+        if let Some(exec) = &out.exec {
+            exec.run_now(&out.dir.join("metadata")).context("the dump is complete; its metadata's --exec run failed")?;
+        }
     }
     log::info!(
         "dumped {} rows of {} tables, {}",

@@ -5,6 +5,7 @@ mod chunk;
 mod cli;
 mod daemon;
 mod dump;
+mod exec;
 mod filter;
 mod output;
 mod rows;

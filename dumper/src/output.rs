@@ -31,6 +31,8 @@ pub struct Output {
     /// The stream's files already sent, for new files to be written over
     /// (see `common::spare`).
     pub spares: Option<Arc<SpareFiles>>,
+    /// `--exec`: the program run on each finished file.
+    pub exec: Option<crate::exec::ExecPool>,
 }
 
 /// A file being written. Finish it with [`Output::finish`]; a file dropped
@@ -100,8 +102,12 @@ impl Output {
         Ok(path)
     }
 
-    /// Announces a finished file to the stream (nothing without `--stream`).
+    /// Announces a finished file to the stream (nothing without `--stream`)
+    /// and to `--exec`.
     pub fn publish(&self, path: &Path) -> Result<()> {
+        if let Some(exec) = &self.exec {
+            exec.submit(path);
+        }
         match &self.stream {
             Some(s) => s.send(path.to_path_buf()),
             None => Ok(()),

@@ -643,3 +643,43 @@ fn view_placeholder_engine() {
     let out = run(rdumper_for(&s).args(["-B", "torture", "--table-engine-for-view-dependency", "x; DROP", "-o"]).arg(tempdir().path().join("no")));
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("not an engine name"));
 }
+
+/// `--exec CMD`: CMD runs on every file of the dump, its path the last
+/// argument, `metadata` last; a run that fails fails the dump before its
+/// metadata; with `--stream` it is refused.
+#[test]
+fn exec_runs_on_every_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = server();
+    s.fixtures();
+    let tmp = tempdir();
+    let copies = tmp.path().join("copies");
+    std::fs::create_dir(&copies).unwrap();
+    let script = tmp.path().join("copy.sh");
+    std::fs::write(&script, "#!/bin/sh\ncp \"$1\" \"$COPY_TO/\"\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tmp.path().join("dump");
+    run_ok(
+        rdumper_for(&s)
+            .args(["-B", "torture", "-G", "-R", "-E", "-x", r"^torture\.(?!big$)", "--exec-threads", "3", "--exec"])
+            .arg(&script)
+            .arg("-o")
+            .arg(&dir)
+            .env("COPY_TO", &copies),
+    );
+    let dumped = names(&dir);
+    assert!(dumped.contains("metadata") && dumped.len() > 20);
+    assert_eq!(names(&copies), dumped);
+    for n in &dumped {
+        assert_eq!(std::fs::read(dir.join(n)).unwrap(), std::fs::read(copies.join(n)).unwrap(), "{n}");
+    }
+
+    let failed = tmp.path().join("failed");
+    let out = run(rdumper_for(&s).args(["-B", "torture", "-T", "torture.parent", "--exec", "false", "-o"]).arg(&failed));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--exec `false` failed on"), "{err}");
+    assert!(!failed.join("metadata").exists());
+    let out = run(rdumper_for(&s).args(["-B", "torture", "--exec", "true", "--stream"]));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--exec"));
+}
