@@ -264,6 +264,10 @@ pub struct OutputArgs {
     /// Create empty data files for empty tables
     #[arg(short = 'e', long)]
     pub build_empty_files: bool,
+    /// Start no new job while the output's filesystem has less than PAUSE MB
+    /// free, until it has RESUME MB free again
+    #[arg(long, value_name = "PAUSE:RESUME")]
+    pub disk_limits: Option<String>,
     /// Run this program on every finished file, the file's path its last
     /// argument (not with --stream)
     #[arg(long, value_name = "COMMAND")]
@@ -426,6 +430,8 @@ pub struct Options {
     /// `--exec`, `--exec-threads`.
     pub exec: Option<String>,
     pub exec_threads: usize,
+    /// `--disk-limits`.
+    pub disk_limits: Option<crate::disk::DiskLimits>,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -633,6 +639,7 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            disk_limits: self.output.disk_limits.as_deref().map(crate::disk::DiskLimits::parse).transpose()?,
             exec: self.output.exec.clone(),
             exec_threads: self.output.exec_threads,
             exit_if_broken_table_found: self.output.exit_if_broken_table_found,

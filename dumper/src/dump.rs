@@ -267,6 +267,7 @@ fn dump(
         max_statement: AtomicU64::new(0),
         total_rows_estimate: data_tasks.iter().map(|t| t.table.rows_estimate).sum(),
         raw_wire: cfg.raw_wire(),
+        disk: opts.disk_limits.map(|l| crate::disk::DiskGuard::new(&out.dir, l)),
     };
 
     std::thread::scope(|s| -> Result<()> {

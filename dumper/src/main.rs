@@ -4,6 +4,7 @@ mod catalog;
 mod chunk;
 mod cli;
 mod daemon;
+mod disk;
 mod dump;
 mod exec;
 mod filter;

@@ -177,6 +177,8 @@ pub struct Ctx<'a> {
     pub total_rows_estimate: u64,
     /// The connections are plain sockets: rows are read from them directly.
     pub raw_wire: bool,
+    /// `--disk-limits`.
+    pub disk: Option<crate::disk::DiskGuard>,
 }
 
 impl Ctx<'_> {
@@ -195,6 +197,9 @@ impl Ctx<'_> {
 /// A worker's life: take jobs until the queue closes.
 pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
     while let Ok(job) = ctx.queue.rx.recv() {
+        if let Some(disk) = &ctx.disk {
+            disk.wait_for_space(ctx.control);
+        }
         if !ctx.control.aborted() {
             // A panic fails the dump like an error: the job is still
             // counted as done, so the phase that waits for it ends.

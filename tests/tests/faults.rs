@@ -493,3 +493,54 @@ fn long_queries_and_the_global_lock_are_waited_for_in_rounds() {
     assert!(out.status.success() && err.contains("trying again (1)"), "{err}");
     assert!(dir.path().join("waited/metadata").exists());
 }
+
+/// `--disk-limits PAUSE:RESUME`: with less than PAUSE MB free the workers
+/// wait (the log says so) and the dump finishes once RESUME MB are free.
+#[test]
+fn disk_limits_pause_the_dump_until_space_returns() {
+    let s = server();
+    s.fixtures();
+    let disk = match SmallDisk::mount("64m") {
+        Ok(d) => d,
+        Err(reason) => {
+            eprintln!("SKIPPED disk_limits_pause_the_dump_until_space_returns: {reason} (needs root)");
+            return;
+        }
+    };
+    // Leave about 10 MB free: below PAUSE (20), and 40 MB free once the
+    // filler goes is above RESUME (30).
+    let filler = disk.path.join("filler");
+    std::fs::write(&filler, vec![7u8; 54 << 20]).unwrap();
+    let dir = disk.path.join("dump");
+    let mut child = rdumper()
+        .args(s.conn_args())
+        .args(["-B", "torture", "-T", "torture.parent,torture.child", "--disk-limits", "20:30", "-o"])
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (log, mut err) = (log.clone(), child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut err, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                log.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    wait_until(Duration::from_secs(30), "the dump never paused", || log.lock().unwrap().contains("pausing until 30 MB"));
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(child.try_wait().unwrap().is_none(), "the dump went on: {}", log.lock().unwrap());
+    assert!(!dir.join("metadata").exists());
+    std::fs::remove_file(&filler).unwrap();
+    let status = wait_exit(&mut child, Duration::from_secs(60), "rdumper");
+    reader.join().unwrap();
+    let log = log.lock().unwrap().clone();
+    assert!(status.success() && log.contains("resuming"), "{log}");
+    assert!(dir.join("metadata").exists() && dir.join("torture.child.00000.sql").exists());
+}
