@@ -168,6 +168,11 @@ pub struct LoadArgs {
     #[arg(long, help_heading = "Filter Options")]
     pub skip_constraints: bool,
 
+    /// Commit a data file's transaction once its statements reach this many
+    /// MB, even before -q statements
+    #[arg(long, value_name = "MB", default_value_t = 1000, help_heading = "Statement Options")]
+    pub max_transaction_size: u64,
+
     /// Log the warnings of every statement that has some, with its file and
     /// line
     #[arg(long, help_heading = "Execution Options")]

@@ -52,6 +52,9 @@ pub struct Settings {
     pub ignore_errors: Vec<u16>,
     /// `--drop-database`: DROP DATABASE before creating one.
     pub drop_database: bool,
+    /// `--max-transaction-size`: a data file's transaction commits once its
+    /// statements reach this many bytes.
+    pub max_transaction_bytes: u64,
     /// `--show-warnings`: log the warnings of the statements.
     pub show_warnings: bool,
     /// `--append-if-not-exist`: CREATE TABLE IF NOT EXISTS.
@@ -572,6 +575,7 @@ impl Session {
             let mut r = self.open(path)?;
             let mut index: u64 = 0;
             let mut in_tx: u64 = 0;
+            let mut in_tx_bytes: u64 = 0;
             if transactional {
                 self.conn.query_drop("START TRANSACTION").map_err(|e| LoadError::in_file(path, None, server_message(&e)))?;
             }
@@ -633,10 +637,12 @@ impl Session {
                 }
                 if transactional {
                     in_tx += 1;
-                    if in_tx >= per_tx {
+                    in_tx_bytes += sql.len() as u64;
+                    if in_tx >= per_tx || in_tx_bytes >= self.shared.settings.max_transaction_bytes {
                         self.commit(path, st.line)?;
                         committed = index;
                         in_tx = 0;
+                        in_tx_bytes = 0;
                         self.conn.query_drop("START TRANSACTION").map_err(|e| self.fail(path, st.line, &e))?;
                     }
                 } else {

@@ -485,3 +485,40 @@ fn optimize_keys_batchsize_splits_the_alter() {
         assert_same_data(&s, &src.name, &copy.name);
     }
 }
+
+/// `--max-transaction-size MB`: a data file's transaction commits whenever
+/// its statements reach that size, before `-q` statements do. Commits are
+/// counted on a server of the test's own.
+#[test]
+fn max_transaction_size_commits_early() {
+    let private = PrivateServer::start();
+    let s = &private.server;
+    let src = s.db_with(
+        "lo_txsize",
+        &[
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(250)) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, REPEAT(CHAR(65 + seq % 26), 200) FROM {db}.seq_1_to_25000",
+        ],
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-s", "100000", "-r", "1000000", "-o"]).arg(&dir));
+    let commits = |c: &mut mysql::Conn| -> u64 {
+        let r: Option<(String, u64)> = c.query_first("SHOW GLOBAL STATUS LIKE 'Com_commit'").unwrap();
+        r.unwrap().1
+    };
+    let mut c = s.conn();
+    let mut load_counting = |extra: &[&str]| -> u64 {
+        let copy = s.unique_db("lo_txsize_copy");
+        let before = commits(&mut c);
+        run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", &src.name, "--plain-inserts"]).args(extra));
+        let n = commits(&mut c) - before;
+        assert_same_data(s, &src.name, &copy.name);
+        n
+    };
+    let whole = load_counting(&[]);
+    let small = load_counting(&["--max-transaction-size", "1"]);
+    // About 5 MB of statements: four or more commits more than in one
+    // transaction.
+    assert!(small >= whole + 4, "{small} commits with 1 MB transactions, {whole} without");
+}
