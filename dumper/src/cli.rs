@@ -109,6 +109,10 @@ pub struct LockArgs {
     /// FLUSH TABLES WITH READ LOCK and never takes backup locks
     #[arg(long)]
     pub no_backup_locks: bool,
+    /// Take no DDL lock: accepted as mydumper takes it; rdumper takes none
+    /// (DDL waits only for the global read lock, as long as it is held)
+    #[arg(long)]
+    pub skip_ddl_locks: bool,
     /// Seconds a running query may take before the dump refuses to lock
     #[arg(short = 'l', long, default_value_t = 60, value_name = "SECONDS")]
     pub long_query_guard: u64,
@@ -195,6 +199,10 @@ pub struct StatementArgs {
     /// Rows per chunk: N (fixed key ranges) or MIN:START[:MAX] (dynamic)
     #[arg(short = 'r', long)]
     pub rows: Option<String>,
+    /// Chunk on the first column of the key only: accepted as mydumper
+    /// takes it; rdumper never chunks on more than one column
+    #[arg(long)]
+    pub use_single_column: bool,
     /// Split data files into pieces of this many MB (0 = off; with --stream
     /// the default is 16, so that the reader gets a table's rows while the
     /// rest are still being dumped)
@@ -736,6 +744,9 @@ mod tests {
         assert_eq!(opts(&["--trx-tables"]).lock, LockMode::TrxOnly);
         assert_eq!(opts(&["--trx-tables", "--less-locking"]).lock, LockMode::Full);
         assert_eq!(opts(&["--less-locking", "--no-backup-locks"]).lock, opts(&[]).lock);
+        // mydumper 1.0's, which describe what rdumper does anyway.
+        let o = opts(&["--skip-ddl-locks", "--use-single-column"]);
+        assert_eq!((o.lock, o.rows), (opts(&[]).lock, opts(&[]).rows));
         let o = opts(&["--use-savepoints", "-U", "7"]);
         assert!(o.use_savepoints);
         assert_eq!(o.updated_since, Some(7));
