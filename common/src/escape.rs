@@ -6,6 +6,8 @@
 //! written as escaped strings, any other bytes as a hex literal `0x…`.
 //! Values never contain a raw newline, so `;\n` always ends a statement.
 
+use std::borrow::Cow;
+
 /// How a column's values are written. Decided from the column's type in
 /// `information_schema.COLUMNS` (`DATA_TYPE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,26 +63,29 @@ pub fn escape_into(out: &mut Vec<u8>, bytes: &[u8]) {
     escape_table_into(out, bytes, &SQL_ESCAPES);
 }
 
-/// How bytes are escaped: for each byte, the character written after a
-/// backslash in its escaped form, or 0 when the byte is copied as it is;
-/// and the (at most three) bytes above the control characters that are
-/// escaped, for the block scan.
+/// How bytes are escaped: for each byte, the character written after the
+/// escape character in its escaped form, or 0 when the byte is copied as it
+/// is; the escape character; and the (at most four) bytes above the control
+/// characters that are escaped, for the block scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct EscapeTable {
     table: [u8; 256],
-    others: [u8; 3],
+    escape: u8,
+    others: [u8; 4],
 }
 
-/// NUL, LF, CR, backslash and Ctrl-Z as the server reads them back, TAB as
-/// `\t` if `tab`, and the `also` bytes as backslash + the byte itself.
-const fn escape_table(also: [Option<u8>; 2], tab: bool) -> EscapeTable {
+/// NUL, LF, CR, the escape character and Ctrl-Z as the server reads them
+/// back, TAB as `\t` if `tab`, and the `also` bytes as the escape character
+/// + the byte itself.
+const fn escape_table(escape: u8, also: [Option<u8>; 3], tab: bool) -> EscapeTable {
     let mut t = [0u8; 256];
     // Unused slots repeat a control character, which is checked anyway.
-    let mut others = [b'\\', 0x1f, 0x1f];
+    let mut others = [escape, 0x1f, 0x1f, 0x1f];
     let mut i = 0;
     while i < also.len() {
         if let Some(b) = also[i] {
             t[b as usize] = b;
-            if b >= 0x20 && b != b'\\' {
+            if b >= 0x20 && b != escape {
                 others[i + 1] = b;
             }
         }
@@ -92,15 +97,12 @@ const fn escape_table(also: [Option<u8>; 2], tab: bool) -> EscapeTable {
     t[0] = b'0';
     t[b'\n' as usize] = b'n';
     t[b'\r' as usize] = b'r';
-    t[b'\\' as usize] = b'\\';
+    t[escape as usize] = escape;
     t[0x1a] = b'Z';
-    EscapeTable { table: t, others }
+    EscapeTable { table: t, escape, others }
 }
 
-const SQL_ESCAPES: EscapeTable = escape_table([Some(b'\''), Some(b'"')], false);
-const LOAD_DATA_ESCAPES: EscapeTable =
-    escape_table([Some(FieldFormat::LOAD_DATA.terminated_by), FieldFormat::LOAD_DATA.enclosed_by], true);
-const CSV_ESCAPES: EscapeTable = escape_table([Some(FieldFormat::CSV.terminated_by), FieldFormat::CSV.enclosed_by], false);
+const SQL_ESCAPES: EscapeTable = escape_table(b'\\', [Some(b'\''), Some(b'"'), None], false);
 
 /// Copies the runs of bytes that need no escape whole, and escapes the
 /// others as `esc` says. Returns whether all bytes were ASCII.
@@ -122,7 +124,7 @@ fn escape_table_into(out: &mut Vec<u8>, bytes: &[u8], esc: &EscapeTable) -> bool
             let e = esc.table[b as usize];
             if e != 0 {
                 out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(&[b'\\', e]);
+                out.extend_from_slice(&[esc.escape, e]);
                 start = i + 1;
             }
             i += 1;
@@ -148,11 +150,12 @@ fn plain_prefix(bytes: &[u8], esc: &EscapeTable) -> (usize, bool) {
         let o0 = _mm_set1_epi8(esc.others[0] as i8);
         let o1 = _mm_set1_epi8(esc.others[1] as i8);
         let o2 = _mm_set1_epi8(esc.others[2] as i8);
+        let o3 = _mm_set1_epi8(esc.others[3] as i8);
         // Lanes of bytes that may need an escape: control characters or `others`.
         let escapes = |x| {
             let low = _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl);
             _mm_or_si128(
-                _mm_or_si128(low, _mm_cmpeq_epi8(x, o0)),
+                _mm_or_si128(_mm_or_si128(low, _mm_cmpeq_epi8(x, o0)), _mm_cmpeq_epi8(x, o3)),
                 _mm_or_si128(_mm_cmpeq_epi8(x, o1), _mm_cmpeq_epi8(x, o2)),
             )
         };
@@ -298,32 +301,95 @@ fn text_or_hex(out: &mut Vec<u8>, bytes: &[u8], _binary: bool) {
 }
 
 /// Field layout of a LOAD DATA (`.dat`) file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldFormat {
     pub terminated_by: u8,
     /// `None` for no enclosure (LOAD_DATA), `Some(b'"')` for CSV.
     pub enclosed_by: Option<u8>,
+    pub escaped_by: u8,
+    pub lines_starting_by: Cow<'static, [u8]>,
+    pub lines_terminated_by: Cow<'static, [u8]>,
+    escapes: EscapeTable,
 }
 
 impl FieldFormat {
     /// mydumper's LOAD_DATA: TAB-separated, no enclosure, `\` escapes.
-    pub const LOAD_DATA: FieldFormat = FieldFormat { terminated_by: b'\t', enclosed_by: None };
+    pub const LOAD_DATA: FieldFormat = FieldFormat {
+        terminated_by: b'\t',
+        enclosed_by: None,
+        escaped_by: b'\\',
+        lines_starting_by: Cow::Borrowed(b""),
+        lines_terminated_by: Cow::Borrowed(b"\n"),
+        escapes: escape_table(b'\\', [Some(b'\t'), None, None], true),
+    };
     /// mydumper's CSV: comma-separated, `"` enclosure, `\` escapes.
-    pub const CSV: FieldFormat = FieldFormat { terminated_by: b',', enclosed_by: Some(b'"') };
+    pub const CSV: FieldFormat = FieldFormat {
+        terminated_by: b',',
+        enclosed_by: Some(b'"'),
+        escaped_by: b'\\',
+        lines_starting_by: Cow::Borrowed(b""),
+        lines_terminated_by: Cow::Borrowed(b"\n"),
+        escapes: escape_table(b'\\', [Some(b','), Some(b'"'), None], false),
+    };
+
+    /// A layout of one's own (`--fields-*`, `--lines-*`). The escape
+    /// character must differ from the separators and from the letters of
+    /// the escape sequences; every byte that could end a field or a line
+    /// inside a value is escaped.
+    pub fn new(
+        terminated_by: u8,
+        enclosed_by: Option<u8>,
+        escaped_by: u8,
+        lines_starting_by: &[u8],
+        lines_terminated_by: &[u8],
+    ) -> Result<FieldFormat, String> {
+        let printable = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t';
+        if !printable(terminated_by) || !enclosed_by.is_none_or(printable) || !(0x21..0x7f).contains(&escaped_by) {
+            return Err("separators, enclosure and escape must be single ASCII characters".into());
+        }
+        if escaped_by.is_ascii_alphanumeric() || escaped_by == terminated_by || Some(escaped_by) == enclosed_by {
+            return Err(format!("{:?} cannot be the escape character", escaped_by as char));
+        }
+        if Some(terminated_by) == enclosed_by {
+            return Err("the field separator and the enclosure must differ".into());
+        }
+        if lines_terminated_by.is_empty() || lines_terminated_by.iter().chain(lines_starting_by).any(|&b| !b.is_ascii()) {
+            return Err("line separators must be ASCII, and lines must end with something".into());
+        }
+        let line_end = lines_terminated_by[0];
+        let line_end = (line_end != terminated_by && Some(line_end) != enclosed_by && line_end >= 0x20).then_some(line_end);
+        Ok(FieldFormat {
+            terminated_by,
+            enclosed_by,
+            escaped_by,
+            lines_starting_by: Cow::Owned(lines_starting_by.to_vec()),
+            lines_terminated_by: Cow::Owned(lines_terminated_by.to_vec()),
+            escapes: escape_table(escaped_by, [Some(terminated_by), enclosed_by, line_end], terminated_by == b'\t'),
+        })
+    }
 
     /// The `FIELDS … LINES …` clause of the matching LOAD DATA statement.
     pub fn clause(&self) -> String {
-        let term = match self.terminated_by {
-            b'\t' => "\\t".to_string(),
-            b => (b as char).to_string(),
-        };
-        let encl = match self.enclosed_by {
-            Some(b'"') => "\"".to_string(),
-            Some(b) => (b as char).to_string(),
-            None => String::new(),
+        let lit = |bytes: &[u8]| -> String {
+            bytes
+                .iter()
+                .map(|&b| match b {
+                    b'\t' => "\\t".to_string(),
+                    b'\n' => "\\n".to_string(),
+                    b'\r' => "\\r".to_string(),
+                    b'\\' => "\\\\".to_string(),
+                    b'\'' => "\\'".to_string(),
+                    b => (b as char).to_string(),
+                })
+                .collect()
         };
         format!(
-            "FIELDS TERMINATED BY '{term}' ENCLOSED BY '{encl}' ESCAPED BY '\\\\' LINES STARTING BY '' TERMINATED BY '\\n'"
+            "FIELDS TERMINATED BY '{}' ENCLOSED BY '{}' ESCAPED BY '{}' LINES STARTING BY '{}' TERMINATED BY '{}'",
+            lit(&[self.terminated_by]),
+            lit(self.enclosed_by.as_slice()),
+            lit(&[self.escaped_by]),
+            lit(&self.lines_starting_by),
+            lit(&self.lines_terminated_by)
         )
     }
 }
@@ -364,10 +430,11 @@ impl FieldKind {
     }
 }
 
-/// Appends one field of a `.dat` row (without separator). NULL is `\N`.
-pub fn field_into(out: &mut Vec<u8>, value: Option<&[u8]>, kind: ValueKind, field: FieldKind, fmt: FieldFormat) {
+/// Appends one field of a `.dat` row (without separator). NULL is `\N`
+/// (with the format's escape character).
+pub fn field_into(out: &mut Vec<u8>, value: Option<&[u8]>, kind: ValueKind, field: FieldKind, fmt: &FieldFormat) {
     let Some(bytes) = value else {
-        out.extend_from_slice(b"\\N");
+        out.extend_from_slice(&[fmt.escaped_by, b'N']);
         return;
     };
     let converted;
@@ -395,14 +462,7 @@ pub fn field_into(out: &mut Vec<u8>, value: Option<&[u8]>, kind: ValueKind, fiel
         out.push(q);
     }
     // A TAB separator is written `\t`, which the server reads as a TAB.
-    if fmt == FieldFormat::LOAD_DATA {
-        escape_table_into(out, bytes, &LOAD_DATA_ESCAPES);
-    } else if fmt == FieldFormat::CSV {
-        escape_table_into(out, bytes, &CSV_ESCAPES);
-    } else {
-        let table = escape_table([Some(fmt.terminated_by), fmt.enclosed_by], fmt.terminated_by == b'\t');
-        escape_table_into(out, bytes, &table);
-    }
+    escape_table_into(out, bytes, &fmt.escapes);
     if let Some(q) = enclose {
         out.push(q);
     }
@@ -502,18 +562,18 @@ mod tests {
     fn load_data_fields() {
         let f = |v: Option<&[u8]>, k, fk, fmt| {
             let mut out = Vec::new();
-            field_into(&mut out, v, k, fk, fmt);
+            field_into(&mut out, v, k, fk, &fmt);
             out
         };
-        let ld = FieldFormat::LOAD_DATA;
-        assert_eq!(f(None, ValueKind::Text, FieldKind::Raw, ld), b"\\N");
-        assert_eq!(f(Some(b"\\N"), ValueKind::Text, FieldKind::Raw, ld), b"\\\\N");
-        assert_eq!(f(Some(b"a\tb\nc"), ValueKind::Text, FieldKind::Raw, ld), b"a\\tb\\nc");
-        assert_eq!(f(Some(b"\x01\xff"), ValueKind::Binary, FieldKind::Hex, ld), b"01FF");
-        let csv = FieldFormat::CSV;
-        assert_eq!(f(Some(b"a,\"b"), ValueKind::Text, FieldKind::Raw, csv), b"\"a\\,\\\"b\"");
-        assert_eq!(f(Some(b"12"), ValueKind::Number, FieldKind::Raw, csv), b"12");
-        assert_eq!(ld.clause(), "FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' LINES STARTING BY '' TERMINATED BY '\\n'");
+        let ld = || FieldFormat::LOAD_DATA;
+        assert_eq!(f(None, ValueKind::Text, FieldKind::Raw, ld()), b"\\N");
+        assert_eq!(f(Some(b"\\N"), ValueKind::Text, FieldKind::Raw, ld()), b"\\\\N");
+        assert_eq!(f(Some(b"a\tb\nc"), ValueKind::Text, FieldKind::Raw, ld()), b"a\\tb\\nc");
+        assert_eq!(f(Some(b"\x01\xff"), ValueKind::Binary, FieldKind::Hex, ld()), b"01FF");
+        let csv = || FieldFormat::CSV;
+        assert_eq!(f(Some(b"a,\"b"), ValueKind::Text, FieldKind::Raw, csv()), b"\"a\\,\\\"b\"");
+        assert_eq!(f(Some(b"12"), ValueKind::Number, FieldKind::Raw, csv()), b"12");
+        assert_eq!(ld().clause(), "FIELDS TERMINATED BY '\\t' ENCLOSED BY '' ESCAPED BY '\\\\' LINES STARTING BY '' TERMINATED BY '\\n'");
     }
 
     /// The escaping rules one byte at a time, as the tables must apply them.
@@ -541,17 +601,17 @@ mod tests {
         escape_into(&mut out, &all);
         assert_eq!(out, escape_reference(&all, b"'\"", false));
         let mut out = Vec::new();
-        field_into(&mut out, Some(&all), ValueKind::Text, FieldKind::Raw, FieldFormat::LOAD_DATA);
+        field_into(&mut out, Some(&all), ValueKind::Text, FieldKind::Raw, &FieldFormat::LOAD_DATA);
         assert_eq!(out, escape_reference(&all, b"\t", true));
         let mut out = Vec::new();
-        field_into(&mut out, Some(&all), ValueKind::Text, FieldKind::Raw, FieldFormat::CSV);
+        field_into(&mut out, Some(&all), ValueKind::Text, FieldKind::Raw, &FieldFormat::CSV);
         let mut want = vec![b'"'];
         want.extend(escape_reference(&all, b",\"", false));
         want.push(b'"');
         assert_eq!(out, want);
-        let odd = FieldFormat { terminated_by: b';', enclosed_by: Some(b'|') };
+        let odd = FieldFormat::new(b';', Some(b'|'), b'\\', b"", b"\n").unwrap();
         let mut out = Vec::new();
-        field_into(&mut out, Some(&all), ValueKind::Text, FieldKind::Raw, odd);
+        field_into(&mut out, Some(&all), ValueKind::Text, FieldKind::Raw, &odd);
         let mut want = vec![b'|'];
         want.extend(escape_reference(&all, b";|", false));
         want.push(b'|');
@@ -570,11 +630,26 @@ mod tests {
                     escape_into(&mut out, &v);
                     assert_eq!(out, escape_reference(&v, b"'\"", false), "{special:#x} at {p} of {len}");
                     let mut out = Vec::new();
-                    field_into(&mut out, Some(&v), ValueKind::Text, FieldKind::Raw, FieldFormat::LOAD_DATA);
+                    field_into(&mut out, Some(&v), ValueKind::Text, FieldKind::Raw, &FieldFormat::LOAD_DATA);
                     assert_eq!(out, escape_reference(&v, b"\t", true), "{special:#x} at {p} of {len}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn layouts_of_ones_own() {
+        let f = FieldFormat::new(b'|', Some(b'\''), b'#', b">", b"$$\n").unwrap();
+        let mut out = Vec::new();
+        field_into(&mut out, Some(b"a#b|c'd$e\n\\"), ValueKind::Text, FieldKind::Raw, &f);
+        assert_eq!(out, b"'a##b#|c#'d#$e#n\\'");
+        let mut out = Vec::new();
+        field_into(&mut out, None, ValueKind::Text, FieldKind::Raw, &f);
+        assert_eq!(out, b"#N");
+        assert_eq!(f.clause(), "FIELDS TERMINATED BY '|' ENCLOSED BY '\\'' ESCAPED BY '#' LINES STARTING BY '>' TERMINATED BY '$$\\n'");
+        assert!(FieldFormat::new(b',', None, b'n', b"", b"\n").is_err());
+        assert!(FieldFormat::new(b',', Some(b','), b'\\', b"", b"\n").is_err());
+        assert!(FieldFormat::new(b',', None, b'\\', b"", b"").is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use common::escape::FieldFormat;
 use common::naming::Compression;
 use common::options::{parse_size, AppArgs, ConnectionArgs};
 
@@ -223,6 +224,24 @@ pub struct StatementArgs {
     /// Dump binary and string columns as hex
     #[arg(long)]
     pub hex_blob: bool,
+    /// LOAD_DATA/CSV: the field separator (one character; \t for TAB)
+    #[arg(long, value_name = "C")]
+    pub fields_terminated_by: Option<String>,
+    /// LOAD_DATA/CSV: the character around values ('' for none)
+    #[arg(long, value_name = "C")]
+    pub fields_enclosed_by: Option<String>,
+    /// LOAD_DATA/CSV: the escape character
+    #[arg(long, value_name = "C")]
+    pub fields_escaped_by: Option<String>,
+    /// LOAD_DATA/CSV: text every line starts with
+    #[arg(long, value_name = "TEXT")]
+    pub lines_starting_by: Option<String>,
+    /// LOAD_DATA/CSV: text every line ends with (\n, \r\n, …)
+    #[arg(long, value_name = "TEXT")]
+    pub lines_terminated_by: Option<String>,
+    /// LOAD_DATA/CSV: a first line of column names in every data file
+    #[arg(long)]
+    pub include_header: bool,
     /// Data format: INSERT, LOAD_DATA or CSV
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
@@ -433,6 +452,10 @@ pub struct Options {
     pub verb: InsertVerb,
     pub complete_insert: bool,
     pub hex_blob: bool,
+    /// The layout of LOAD_DATA/CSV files.
+    pub field_format: FieldFormat,
+    /// `--include-header`.
+    pub include_header: bool,
     pub build_empty_files: bool,
     pub exit_if_broken_table_found: bool,
     /// `--exec`, `--exec-threads`.
@@ -520,6 +543,7 @@ impl Cli {
             (None, false, false) => Format::Insert,
             _ => bail!("--format, --csv and --load-data exclude each other"),
         };
+        let field_format = field_format(format, &self.statement)?;
         let verb = match (self.statement.insert_ignore, self.statement.replace) {
             (true, true) => bail!("--insert-ignore and --replace exclude each other"),
             (true, false) => InsertVerb::InsertIgnore,
@@ -652,6 +676,8 @@ impl Cli {
             exec_threads: self.output.exec_threads,
             exit_if_broken_table_found: self.output.exit_if_broken_table_found,
             format,
+            field_format,
+            include_header: self.statement.include_header,
             lock,
             safe_no_lock,
             lock_all_tables: self.lock.lock_all_tables,
@@ -678,6 +704,64 @@ impl Cli {
             daemon,
         })
     }
+}
+
+/// `\t`, `\n`, `\r`, `\f` and `\\` in a separator option, as mydumper reads them.
+fn unescape_option(v: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut it = v.bytes();
+    while let Some(b) = it.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        match it.next() {
+            Some(b't') => out.push(b'\t'),
+            Some(b'n') => out.push(b'\n'),
+            Some(b'r') => out.push(b'\r'),
+            Some(b'f') => out.push(0x0c),
+            Some(other) => out.push(other),
+            None => out.push(b'\\'),
+        }
+    }
+    out
+}
+
+/// The LOAD_DATA/CSV layout: the format's own, with `--fields-*` and
+/// `--lines-*` in place of its parts.
+fn field_format(format: Format, a: &StatementArgs) -> Result<FieldFormat> {
+    let base = match format {
+        Format::Csv => FieldFormat::CSV,
+        _ => FieldFormat::LOAD_DATA,
+    };
+    let given = [&a.fields_terminated_by, &a.fields_enclosed_by, &a.fields_escaped_by, &a.lines_starting_by, &a.lines_terminated_by];
+    if given.iter().all(|o| o.is_none()) {
+        if a.include_header && format == Format::Insert {
+            bail!("--include-header is for --format LOAD_DATA or CSV");
+        }
+        return Ok(base);
+    }
+    if format == Format::Insert {
+        bail!("--fields-* and --lines-* are for --format LOAD_DATA or CSV");
+    }
+    let one = |name: &str, v: &Option<String>, default: Option<u8>| -> Result<Option<u8>> {
+        match v {
+            None => Ok(default),
+            Some(v) => match unescape_option(v).as_slice() {
+                [] => Ok(None),
+                [b] => Ok(Some(*b)),
+                _ => bail!("--{name} {v:?}: one character"),
+            },
+        }
+    };
+    let terminated = one("fields-terminated-by", &a.fields_terminated_by, Some(base.terminated_by))?
+        .context("--fields-terminated-by: fields need a separator")?;
+    let enclosed = one("fields-enclosed-by", &a.fields_enclosed_by, base.enclosed_by)?;
+    let escaped = one("fields-escaped-by", &a.fields_escaped_by, Some(base.escaped_by))?
+        .context("--fields-escaped-by: an escape character is needed")?;
+    let starting = a.lines_starting_by.as_deref().map(unescape_option).unwrap_or_else(|| base.lines_starting_by.to_vec());
+    let terminated_lines = a.lines_terminated_by.as_deref().map(unescape_option).unwrap_or_else(|| base.lines_terminated_by.to_vec());
+    FieldFormat::new(terminated, enclosed, escaped, &starting, &terminated_lines).map_err(|e| anyhow::anyhow!("--fields-*/--lines-*: {e}"))
 }
 
 #[cfg(test)]

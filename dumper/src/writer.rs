@@ -2,7 +2,7 @@
 //! bounded by `-s`) or LOAD DATA / CSV rows with their companion `.sql`;
 //! files rotate to the next sub-part past `-F` megabytes.
 
-use common::escape::{self, FieldFormat, FieldKind, ValueKind};
+use common::escape::{self, FieldKind, ValueKind};
 use common::naming::{ChunkId, DataExt, DumpFile};
 
 use anyhow::Result;
@@ -101,7 +101,11 @@ impl<'a> ChunkWriter<'a> {
                 self.file = Some(f);
             }
             Format::LoadData | Format::Csv => {
-                self.file = Some(self.out.create(self.data_file(DataExt::Dat))?);
+                let mut f = self.out.create(self.data_file(DataExt::Dat))?;
+                if self.opts.include_header {
+                    f.write(&self.header_line())?;
+                }
+                self.file = Some(f);
             }
         }
         Ok(())
@@ -128,14 +132,15 @@ impl<'a> ChunkWriter<'a> {
                 self.insert_row(start)?;
             }
             Format::LoadData | Format::Csv => {
-                let fmt = self.field_format();
+                let fmt = &self.opts.field_format;
+                self.buf.extend_from_slice(&fmt.lines_starting_by);
                 for (i, (v, (kind, field))) in values.into_iter().zip(&self.kinds).enumerate() {
                     if i > 0 {
                         self.buf.push(fmt.terminated_by);
                     }
                     escape::field_into(&mut self.buf, v, *kind, *field, fmt);
                 }
-                self.buf.push(b'\n');
+                self.buf.extend_from_slice(&fmt.lines_terminated_by);
                 self.flush_if_full()?;
                 self.rotate_if_big()?;
             }
@@ -164,14 +169,6 @@ impl<'a> ChunkWriter<'a> {
         }
         self.buf.clear();
         Ok(())
-    }
-
-    fn field_format(&self) -> FieldFormat {
-        if self.opts.format == Format::Csv {
-            FieldFormat::CSV
-        } else {
-            FieldFormat::LOAD_DATA
-        }
     }
 
     /// The row formatted at `buf[start..]` as `\n,(…)` joins the open
@@ -241,8 +238,22 @@ impl<'a> ChunkWriter<'a> {
         }
     }
 
+    /// `--include-header`: the column names as a line of fields.
+    fn header_line(&self) -> Vec<u8> {
+        let fmt = &self.opts.field_format;
+        let mut line = fmt.lines_starting_by.to_vec();
+        for (i, c) in self.table.data_columns().enumerate() {
+            if i > 0 {
+                line.push(fmt.terminated_by);
+            }
+            escape::field_into(&mut line, Some(c.name.as_bytes()), ValueKind::Text, FieldKind::Raw, fmt);
+        }
+        line.extend_from_slice(&fmt.lines_terminated_by);
+        line
+    }
+
     fn load_data_sql(&self, dat_name: &str) -> String {
-        let fmt = self.field_format();
+        let fmt = &self.opts.field_format;
         let mut targets = Vec::new();
         let mut sets = Vec::new();
         for (i, c) in self.table.data_columns().enumerate() {
@@ -258,9 +269,10 @@ impl<'a> ChunkWriter<'a> {
         }
         let mut s = self.header.to_string();
         s.push_str(&format!(
-            "LOAD DATA LOCAL INFILE '{dat_name}' INTO TABLE {} CHARACTER SET binary {} ({})",
+            "LOAD DATA LOCAL INFILE '{dat_name}' INTO TABLE {} CHARACTER SET binary {} {}({})",
             escape::ident(&self.table.name),
             fmt.clause(),
+            if self.opts.include_header { "IGNORE 1 LINES " } else { "" },
             targets.join(",")
         ));
         if !sets.is_empty() {

@@ -290,7 +290,7 @@ pub fn rows_into(stmt: &str, rows_at: usize, kinds: &[ColumnKind], session: Sess
 
 /// One value at `i` written as a field; returns the index after it.
 fn value_into(b: &[u8], i: usize, kind: ColumnKind, session: Session, out: &mut Vec<u8>, scratch: &mut Vec<u8>) -> Option<usize> {
-    let field = |out: &mut Vec<u8>, bytes: &[u8]| field_into(out, Some(bytes), ValueKind::Text, FieldKind::Raw, FieldFormat::LOAD_DATA);
+    let field = |out: &mut Vec<u8>, bytes: &[u8]| field_into(out, Some(bytes), ValueKind::Text, FieldKind::Raw, &FieldFormat::LOAD_DATA);
     let bytes_allowed = session.binary && kind == ColumnKind::Bytes;
     match *b.get(i)? {
         q @ (b'\'' | b'"') => {
@@ -350,7 +350,7 @@ fn value_into(b: &[u8], i: usize, kind: ColumnKind, session: Session, out: &mut 
         }
         b'N' | b'n' => {
             let end = keyword(b, i, "NULL")?;
-            field_into(out, None, ValueKind::Text, FieldKind::Raw, FieldFormat::LOAD_DATA);
+            field_into(out, None, ValueKind::Text, FieldKind::Raw, &FieldFormat::LOAD_DATA);
             Some(end)
         }
         b'-' | b'0'..=b'9' => {
