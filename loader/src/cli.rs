@@ -234,6 +234,10 @@ pub struct LoadArgs {
     #[arg(long, value_name = ".EXT", help_heading = "Threads Options")]
     pub exec_per_thread_extension: Option<String>,
 
+    /// With --optimize-keys, tables whose deferred indexes are built at once
+    #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Threads Options")]
+    pub max_threads_for_index_creation: usize,
+
     /// With --optimize-keys, indexes added per ALTER TABLE (0: all in one;
     /// FULLTEXT indexes always one at a time)
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Execution Options")]

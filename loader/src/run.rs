@@ -130,6 +130,7 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         skip_post: load.skip_post,
         optimize_keys: load.optimize_keys_mode(),
         optimize_keys_batchsize: load.optimize_keys_batchsize,
+        max_threads_for_index_creation: load.max_threads_for_index_creation,
         checksum: load.checksum,
         max_threads_per_table: load.max_threads_per_table,
         config_session,

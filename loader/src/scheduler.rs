@@ -56,6 +56,8 @@ pub struct Selection {
     pub skip_triggers: bool,
     pub skip_post: bool,
     pub optimize_keys: OptimizeKeys,
+    /// `--max-threads-for-index-creation`: index jobs at once.
+    pub max_threads_for_index_creation: usize,
     /// `--optimize-keys-batchsize`: indexes per ALTER TABLE (0: all).
     pub optimize_keys_batchsize: usize,
     pub checksum: ChecksumMode,
@@ -758,7 +760,11 @@ impl<'a> Scheduler<'a> {
             .map(|(k, _)| k.clone())
             .collect();
         if per_table || all_settled {
-            for key in keys {
+            // `--max-threads-for-index-creation`: index jobs queued or
+            // running at once; the others wait for a later pass.
+            let busy = self.running.values().filter(|t| matches!(t, Tag::Indexes(_))).count();
+            let room = self.sel.max_threads_for_index_creation.max(1).saturating_sub(busy);
+            for key in keys.into_iter().take(room) {
                 let db = self.target(d, &key.0);
                 let t = d.tables.get_mut(&key).expect("table present");
                 t.indexes = Stage::Running;

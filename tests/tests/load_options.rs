@@ -522,3 +522,47 @@ fn max_transaction_size_commits_early() {
     // transaction.
     assert!(small >= whole + 4, "{small} commits with 1 MB transactions, {whole} without");
 }
+
+/// `--max-threads-for-index-creation 1`: the deferred indexes of several
+/// tables are built one table at a time (in the log at -v 3, each index
+/// job ends before the next starts), and every index is there at the end.
+#[test]
+fn index_creation_threads_are_capped() {
+    let s = server();
+    let tables = ["a", "b", "c", "d"];
+    let mut statements = Vec::new();
+    for t in tables {
+        statements.push(format!("CREATE TABLE {{db}}.{t} (id INT PRIMARY KEY, x INT, y INT, KEY kx (x), KEY ky (y)) ENGINE=InnoDB"));
+        statements.push(format!("INSERT INTO {{db}}.{t} SELECT seq, seq % 97, seq % 89 FROM {{db}}.seq_1_to_15000"));
+    }
+    let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
+    let src = s.db_with("lo_idxcap", &refs);
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir));
+    let copy = s.unique_db("lo_idxcap_copy");
+    let out = load(&dir, &["-s", &src.name, "-B", &copy.name, "-t", "4", "--max-threads-for-index-creation", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut open: Option<String> = None;
+    let mut built = 0;
+    for line in err.lines() {
+        let Some(at) = line.find("indexes of ") else { continue };
+        let rest = &line[at..];
+        if let Some((what, _)) = rest.split_once(": ALTER TABLE") {
+            assert!(open.is_none(), "{what} started while {open:?} ran:\n{err}");
+            open = Some(what.to_string());
+        } else if let Some((what, _)) = rest.split_once(" done in ") {
+            assert_eq!(open.as_deref(), Some(what), "{err}");
+            open = None;
+            built += 1;
+        }
+    }
+    assert_eq!(built, tables.len(), "{err}");
+    assert_same_data(&s, &src.name, &copy.name);
+    let keys: u64 = s
+        .conn()
+        .exec_first("SELECT COUNT(DISTINCT TABLE_NAME, INDEX_NAME) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ?", (&copy.name,))
+        .unwrap()
+        .unwrap();
+    assert_eq!(keys, 12);
+}
