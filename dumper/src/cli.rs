@@ -178,7 +178,7 @@ pub struct ObjectArgs {
     #[arg(short = 'R', long)]
     pub routines: bool,
     /// Write each table's CHECKSUM TABLE into the metadata
-    #[arg(long)]
+    #[arg(long, visible_alias = "table-checksums")]
     pub data_checksums: bool,
     /// Write checksums into the metadata (data checksums)
     #[arg(short = 'M', long)]

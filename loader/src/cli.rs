@@ -234,6 +234,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = ".EXT", help_heading = "Threads Options")]
     pub exec_per_thread_extension: Option<String>,
 
+    /// With --optimize-keys, the engines (as SHOW CREATE TABLE names them)
+    /// whose tables get their secondary indexes after the data
+    #[arg(long, value_name = "LIST", default_value = "InnoDB,ROCKSDB", help_heading = "Execution Options")]
+    pub optimize_keys_engines: String,
+
     /// With --optimize-keys, tables whose deferred indexes are built at once
     #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Threads Options")]
     pub max_threads_for_index_creation: usize,

@@ -156,16 +156,16 @@ impl DeferredKeys {
     }
 }
 
-/// Engines whose secondary indexes are worth building after the load.
-const OPTIMIZE_ENGINES: &[&str] = &["InnoDB", "ROCKSDB"];
-
 /// Splits the secondary indexes and foreign keys off a server-formatted
-/// `CREATE TABLE`. Indexes over an AUTO_INCREMENT column stay, as the
-/// column needs one. `None` when there is nothing to defer, the engine
-/// gains nothing from it, or the statement does not have that layout.
-pub fn defer_keys(create: &str) -> Option<DeferredKeys> {
+/// `CREATE TABLE` of one of `engines` (`--optimize-keys-engines`: those
+/// whose secondary indexes are worth building after the load). Indexes over
+/// an AUTO_INCREMENT column stay, as the column needs one. `None` when
+/// there is nothing to defer, the engine is another, or the statement does
+/// not have that layout.
+pub fn defer_keys(create: &str, engines: &[String]) -> Option<DeferredKeys> {
     let layout = Layout::parse(create)?;
-    let engine_ok = OPTIMIZE_ENGINES.iter().any(|e| layout.tail.contains(&format!("ENGINE={e}")));
+    let engine = layout.tail.split_once("ENGINE=").map(|(_, r)| r.split(|c: char| c.is_whitespace()).next().unwrap_or(""));
+    let engine_ok = engine.is_some_and(|e| engines.iter().any(|x| x == e));
     if !engine_ok || layout.tail.contains("SEQUENCE=1") {
         return None;
     }
@@ -251,6 +251,11 @@ pub fn restore_value(v: &str) -> String {
 mod tests {
     use super::*;
 
+    /// `--optimize-keys-engines`'s default.
+    fn engines() -> Vec<String> {
+        vec!["InnoDB".to_string(), "ROCKSDB".to_string()]
+    }
+
     #[test]
     fn names_of_created_objects() {
         assert_eq!(created_table("CREATE TABLE `a``b` (\n x int)"), Some(("a`b".into(), false)));
@@ -283,7 +288,7 @@ mod tests {
 
     #[test]
     fn defers_secondary_keys_and_foreign_keys() {
-        let d = defer_keys(CHILD).unwrap();
+        let d = defer_keys(CHILD, &engines()).unwrap();
         assert_eq!(
             d.create,
             "CREATE TABLE `child` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `parent_id` int(11) DEFAULT NULL,\n  `body` text,\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `u` (`id`,`parent_id`),\n  CONSTRAINT `chk` CHECK (`id` > 0)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
@@ -344,15 +349,15 @@ mod tests {
 
     #[test]
     fn leaves_other_tables_alone() {
-        assert_eq!(defer_keys(&CHILD.replace("InnoDB", "MyISAM")), None);
-        assert_eq!(defer_keys("CREATE TABLE `t` (\n  `id` int,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB"), None);
-        assert_eq!(defer_keys("CREATE TABLE IF NOT EXISTS `v`(\n`id` int\n) ENGINE=MEMORY"), None);
+        assert_eq!(defer_keys(&CHILD.replace("InnoDB", "MyISAM"), &engines()), None);
+        assert_eq!(defer_keys("CREATE TABLE `t` (\n  `id` int,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB", &engines()), None);
+        assert_eq!(defer_keys("CREATE TABLE IF NOT EXISTS `v`(\n`id` int\n) ENGINE=MEMORY", &engines()), None);
     }
 
     #[test]
     fn partitioned_table_tail_is_kept() {
         let c = "CREATE TABLE `p` (\n  `id` int NOT NULL,\n  `k` int,\n  PRIMARY KEY (`id`),\n  KEY `k` (`k`)\n) ENGINE=InnoDB\n PARTITION BY HASH (`id`)\nPARTITIONS 4";
-        let d = defer_keys(c).unwrap();
+        let d = defer_keys(c, &engines()).unwrap();
         assert!(d.create.ends_with("PRIMARY KEY (`id`)\n) ENGINE=InnoDB\n PARTITION BY HASH (`id`)\nPARTITIONS 4"));
         assert_eq!(d.indexes, vec!["ADD KEY `k` (`k`)"]);
     }

@@ -55,6 +55,9 @@ pub struct Settings {
     /// `--max-transaction-size`: a data file's transaction commits once its
     /// statements reach this many bytes.
     pub max_transaction_bytes: u64,
+    /// `--optimize-keys-engines`: engines whose tables get their indexes
+    /// after the data.
+    pub optimize_keys_engines: Vec<String>,
     /// `--show-warnings`: log the warnings of the statements.
     pub show_warnings: bool,
     /// `--append-if-not-exist`: CREATE TABLE IF NOT EXISTS.
@@ -481,7 +484,7 @@ impl Session {
                         }
                     }
                     if defer_keys {
-                        if let Some(d) = ddl::defer_keys(&sql) {
+                        if let Some(d) = ddl::defer_keys(&sql, &self.shared.settings.optimize_keys_engines) {
                             sql = Cow::Owned(d.create.clone());
                             out.deferred = Some(d);
                         }

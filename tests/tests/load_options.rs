@@ -566,3 +566,33 @@ fn index_creation_threads_are_capped() {
         .unwrap();
     assert_eq!(keys, 12);
 }
+
+/// `--optimize-keys-engines`: only tables of the listed engines get their
+/// indexes after the data (InnoDB's by default); rdumper's 0.10 name
+/// `--table-checksums` writes data checksums, which rloader checks.
+#[test]
+fn optimize_keys_engines_and_table_checksums() {
+    let s = server();
+    let src = s.db_with(
+        "lo_engines",
+        &[
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, a INT, KEY ka (a)) ENGINE=InnoDB",
+            "INSERT INTO {db}.t SELECT seq, seq % 7 FROM {db}.seq_1_to_20000",
+        ],
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "--table-checksums", "-o"]).arg(&dir));
+    assert!(std::fs::read_to_string(dir.join("metadata")).unwrap().contains("data_checksum"));
+    for (engines, deferred) in [(None, true), (Some("MyISAM,Aria"), false)] {
+        let copy = s.unique_db("lo_engines_copy");
+        let mut args = vec!["-s", src.name.as_str(), "-B", copy.name.as_str(), "--checksum", "FAIL"];
+        if let Some(e) = engines {
+            args.extend(["--optimize-keys-engines", e]);
+        }
+        let out = load(&dir, &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.contains("ALTER TABLE `t` ADD KEY `ka`"), deferred, "{engines:?}: {err}");
+        assert_same_data(&s, &src.name, &copy.name);
+    }
+}
