@@ -21,5 +21,6 @@ pub mod pattern;
 pub mod progress;
 pub mod spare;
 pub mod stream;
+pub mod throttle;
 pub mod tls;
 pub mod wire;

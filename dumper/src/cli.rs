@@ -291,6 +291,10 @@ pub struct OutputArgs {
     /// Create empty data files for empty tables
     #[arg(short = 'e', long)]
     pub build_empty_files: bool,
+    /// Before each job, wait while the server's global status VAR is above N,
+    /// checking every USEC microseconds (bare: Threads_running=4)
+    #[arg(long, value_name = "[USEC:]VAR=N", num_args = 0..=1, default_missing_value = common::throttle::BARE)]
+    pub throttle: Option<String>,
     /// Start no new job while the output's filesystem has less than PAUSE MB
     /// free, until it has RESUME MB free again
     #[arg(long, value_name = "PAUSE:RESUME")]
@@ -463,6 +467,8 @@ pub struct Options {
     pub exec_threads: usize,
     /// `--disk-limits`.
     pub disk_limits: Option<crate::disk::DiskLimits>,
+    /// `--throttle`.
+    pub throttle: Option<common::throttle::Throttle>,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -671,6 +677,7 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            throttle: self.output.throttle.as_deref().map(common::throttle::Throttle::parse).transpose()?,
             disk_limits: self.output.disk_limits.as_deref().map(crate::disk::DiskLimits::parse).transpose()?,
             exec: self.output.exec.clone(),
             exec_threads: self.output.exec_threads,

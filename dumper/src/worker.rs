@@ -200,6 +200,11 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
         if let Some(disk) = &ctx.disk {
             disk.wait_for_space(ctx.control);
         }
+        if let Some(t) = &ctx.opts.throttle {
+            if let Err(e) = t.wait(conn, &|| ctx.control.aborted()) {
+                ctx.control.fail(e);
+            }
+        }
         if !ctx.control.aborted() {
             // A panic fails the dump like an error: the job is still
             // counted as done, so the phase that waits for it ends.

@@ -173,6 +173,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "MB", default_value_t = 1000, help_heading = "Statement Options")]
     pub max_transaction_size: u64,
 
+    /// Before each job, wait while the server's global status VAR is above N,
+    /// checking every USEC microseconds (bare: Threads_running=4)
+    #[arg(long, value_name = "[USEC:]VAR=N", num_args = 0..=1, default_missing_value = common::throttle::BARE, help_heading = "Execution Options")]
+    pub throttle: Option<String>,
+
     /// Log the warnings of every statement that has some, with its file and
     /// line
     #[arg(long, help_heading = "Execution Options")]

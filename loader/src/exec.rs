@@ -58,6 +58,8 @@ pub struct Settings {
     /// `--optimize-keys-engines`: engines whose tables get their indexes
     /// after the data.
     pub optimize_keys_engines: Vec<String>,
+    /// `--throttle`.
+    pub throttle: Option<common::throttle::Throttle>,
     /// `--show-warnings`: log the warnings of the statements.
     pub show_warnings: bool,
     /// `--append-if-not-exist`: CREATE TABLE IF NOT EXISTS.
@@ -284,6 +286,13 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// `--throttle`: waits while the server is as busy as it says.
+    pub fn throttle(&mut self) -> Result<(), LoadError> {
+        let Some(t) = &self.shared.settings.throttle else { return Ok(()) };
+        let abort = &self.shared.abort;
+        t.wait(&mut self.conn, &|| abort.load(Ordering::Relaxed)).map_err(|e| LoadError::new(e.to_string()))
     }
 
     /// `--drop-database`: the database goes, with everything in it.

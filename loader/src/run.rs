@@ -68,6 +68,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             skip_indexes: load.skip_indexes,
             append_if_not_exist: load.append_if_not_exist,
             show_warnings: load.show_warnings,
+            throttle: load.throttle.as_deref().map(common::throttle::Throttle::parse).transpose()?,
             optimize_keys_engines: load.optimize_keys_engines.split(',').map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect(),
             max_transaction_bytes: load.max_transaction_size.saturating_mul(1 << 20).max(1),
             skip_constraints: load.skip_constraints,

@@ -61,6 +61,7 @@ pub fn run(mut session: Session, jobs: Receiver<Job>, done: Sender<Done>) {
 }
 
 fn run_job(session: &mut Session, job: &Job) -> Result<FileOutcome, LoadError> {
+    session.throttle()?;
     session.apply_vars(&job.vars)?;
     match &job.work {
         Work::CreateDatabase { db } => {

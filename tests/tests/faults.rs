@@ -544,3 +544,49 @@ fn disk_limits_pause_the_dump_until_space_returns() {
     assert!(status.success() && log.contains("resuming"), "{log}");
     assert!(dir.join("metadata").exists() && dir.join("torture.child.00000.sql").exists());
 }
+
+/// `--throttle VAR=N`: while the server runs more than N queries (four
+/// sleeping ones here), rdumper's and rloader's workers wait before their
+/// next job, and go on once they end. A private server: only its own
+/// queries count.
+#[test]
+fn throttle_waits_while_the_server_is_busy() {
+    let p = PrivateServer::start();
+    let s = p.server.clone();
+    s.conn().query_drop("CREATE DATABASE small; CREATE TABLE small.t (id INT PRIMARY KEY); INSERT INTO small.t VALUES (1), (2)").unwrap();
+    let busy = |secs: u32| -> Vec<std::thread::JoinHandle<()>> {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let mut c = s.conn();
+                std::thread::spawn(move || c.query_drop(format!("SELECT SLEEP({secs})")).unwrap())
+            })
+            .collect();
+        let mut watch = s.conn();
+        wait_until(Duration::from_secs(10), "the sleepers did not start", || {
+            process_ids(&mut watch, "INFO LIKE 'SELECT SLEEP%'").len() == 4
+        });
+        handles
+    };
+    let dir = tempdir();
+    let sleepers = busy(3);
+    let started = Instant::now();
+    let out = run(rdumper().args(s.conn_args()).args(["-B", "small", "-t", "1", "--throttle", "50000:Threads_running=3", "-o"]).arg(dir.path().join("d")));
+    let err = stderr_of(&out);
+    assert!(out.status.success() && err.contains("throttling: Threads_running ="), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(1500), "{:?}", started.elapsed());
+    sleepers.into_iter().for_each(|h| h.join().unwrap());
+
+    let sleepers = busy(3);
+    let started = Instant::now();
+    let out = run(rloader().args(s.conn_args()).args(["-d"]).arg(dir.path().join("d")).args(["-B", "copy", "-s", "small", "--throttle", "Threads_running=3"]));
+    let err = stderr_of(&out);
+    assert!(out.status.success() && err.contains("throttling"), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(1500), "{:?}", started.elapsed());
+    sleepers.into_iter().for_each(|h| h.join().unwrap());
+    let rows: u64 = s.conn().query_first("SELECT COUNT(*) FROM copy.t").unwrap().unwrap();
+    assert_eq!(rows, 2);
+
+    let out = run(rdumper().args(s.conn_args()).args(["-B", "small", "--throttle", "No_such_status=1", "-o"]).arg(dir.path().join("e")));
+    let err = stderr_of(&out);
+    assert!(!out.status.success() && err.contains("No_such_status"), "{err}");
+}
