@@ -204,6 +204,14 @@ pub struct StatementArgs {
     /// takes it; rdumper never chunks on more than one column
     #[arg(long)]
     pub use_single_column: bool,
+    /// Read the catalog in bulk: accepted as mydumper takes it; rdumper
+    /// reads it in a few queries whatever the number of tables
+    #[arg(long)]
+    pub bulk_metadata_prefetch: bool,
+    /// Skip the check for generated columns: accepted as mydumper takes it;
+    /// rdumper learns them from its catalog queries and never writes them
+    #[arg(long)]
+    pub no_check_generated_fields: bool,
     /// Split data files into pieces of this many MB (0 = off; with --stream
     /// the default is 16, so that the reader gets a table's rows while the
     /// rest are still being dumped)
@@ -299,6 +307,10 @@ pub struct OutputArgs {
     /// free, until it has RESUME MB free again
     #[arg(long, value_name = "PAUSE:RESUME")]
     pub disk_limits: Option<String>,
+    /// Write the metadata's table sections in the order the dump met the
+    /// tables instead of sorted by name
+    #[arg(long)]
+    pub skip_metadata_sorting: bool,
     /// Run this program on every finished file, the file's path its last
     /// argument (not with --stream)
     #[arg(long, value_name = "COMMAND")]
@@ -469,6 +481,7 @@ pub struct Options {
     pub disk_limits: Option<crate::disk::DiskLimits>,
     /// `--throttle`.
     pub throttle: Option<common::throttle::Throttle>,
+    pub skip_metadata_sorting: bool,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -677,6 +690,7 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            skip_metadata_sorting: self.output.skip_metadata_sorting,
             throttle: self.output.throttle.as_deref().map(common::throttle::Throttle::parse).transpose()?,
             disk_limits: self.output.disk_limits.as_deref().map(crate::disk::DiskLimits::parse).transpose()?,
             exec: self.output.exec.clone(),
@@ -836,7 +850,7 @@ mod tests {
         assert_eq!(opts(&["--trx-tables", "--less-locking"]).lock, LockMode::Full);
         assert_eq!(opts(&["--less-locking", "--no-backup-locks"]).lock, opts(&[]).lock);
         // mydumper 1.0's, which describe what rdumper does anyway.
-        let o = opts(&["--skip-ddl-locks", "--use-single-column"]);
+        let o = opts(&["--skip-ddl-locks", "--use-single-column", "--bulk-metadata-prefetch", "--no-check-generated-fields"]);
         assert_eq!((o.lock, o.rows), (opts(&[]).lock, opts(&[]).rows));
         let o = opts(&["--use-savepoints", "-U", "7"]);
         assert!(o.use_savepoints);

@@ -310,7 +310,9 @@ fn dump(
             (key, meta)
         })
         .collect();
-    sections.sort_by(|a, b| a.0.cmp(&b.0));
+    if !opts.skip_metadata_sorting {
+        sections.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     meta.tables = sections.into_iter().map(|(_, m)| m).collect();
     meta.max_statement_size = Some(ctx.max_statement.load(Ordering::SeqCst));
     meta.num_sequences = Some(tasks.iter().filter(|t| t.table.kind == ObjectKind::Sequence).count() as u64);

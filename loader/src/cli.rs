@@ -178,6 +178,20 @@ pub struct LoadArgs {
     #[arg(long, value_name = "[USEC:]VAR=N", num_args = 0..=1, default_missing_value = common::throttle::BARE, help_heading = "Execution Options")]
     pub throttle: Option<String>,
 
+    /// Where myloader makes its FIFOs: accepted; rloader sends decompressed
+    /// files to the server without FIFOs or temporary copies
+    #[arg(long, value_name = "DIR", help_heading = "Execution Options")]
+    pub fifodir: Option<std::path::PathBuf>,
+
+    /// Where myloader decompresses LOAD DATA files: accepted; rloader
+    /// sends them decompressed as it reads them, with no temporary copy
+    #[arg(long, value_name = "DIR", help_heading = "Execution Options")]
+    pub load_data_tmp_dir: Option<std::path::PathBuf>,
+
+    /// Accepted as myloader takes it (which does not use it either)
+    #[arg(long, value_name = "BYTES", help_heading = "Statement Options")]
+    pub max_statement_size: Option<String>,
+
     /// Log the warnings of every statement that has some, with its file and
     /// line
     #[arg(long, help_heading = "Execution Options")]
@@ -362,6 +376,8 @@ mod tests {
     #[test]
     fn older_myloader_options() {
         assert_eq!(load(&[]).drop_mode(), DropMode::Fail);
+        // myloader's, for what rloader does without them.
+        assert_eq!(load(&["--fifodir", "/tmp", "--load-data-tmp-dir", "/tmp", "--max-statement-size", "1000000"]).drop_mode(), DropMode::Fail);
         assert_eq!(load(&["-o"]).drop_mode(), DropMode::Drop);
         assert_eq!(load(&["-o", "--purge-mode", "truncate"]).drop_mode(), DropMode::Truncate);
         assert_eq!(load(&["--purge-mode", "DELETE"]).drop_mode(), DropMode::Fail, "only with -o");

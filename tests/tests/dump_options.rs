@@ -683,3 +683,19 @@ fn exec_runs_on_every_file() {
     let out = run(rdumper_for(&s).args(["-B", "torture", "--exec", "true", "--stream"]));
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--exec"));
 }
+
+/// The metadata's table sections are sorted by `db`.`table` (byte order:
+/// `B` before `a`); `--skip-metadata-sorting` keeps the catalog's order.
+#[test]
+fn metadata_sections_sorted_unless_told() {
+    let s = server();
+    let db = s.db_with("mdsort", &["CREATE TABLE {db}.a (id INT)", "CREATE TABLE {db}.B (id INT)"]);
+    let order = |extra: &[&str]| -> Vec<String> {
+        let (_t, dir) = dump_dir(&s, &[&["-B", db.name.as_str()][..], extra].concat());
+        read_text(&dir.join("metadata")).lines().filter(|l| l.starts_with("[`")).map(str::to_string).collect()
+    };
+    let a = format!("[`{}`.`a`]", db.name);
+    let b = format!("[`{}`.`B`]", db.name);
+    assert_eq!(order(&[]), vec![b.clone(), a.clone()]);
+    assert_eq!(order(&["--skip-metadata-sorting"]), vec![a, b]);
+}
