@@ -204,6 +204,9 @@ pub struct StatementArgs {
     /// takes it; rdumper never chunks on more than one column
     #[arg(long)]
     pub use_single_column: bool,
+    /// Workers that dump chunks of one table at once (0: no limit)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_threads_per_table: usize,
     /// Read the catalog in bulk: accepted as mydumper takes it; rdumper
     /// reads it in a few queries whatever the number of tables
     #[arg(long)]
@@ -482,6 +485,8 @@ pub struct Options {
     /// `--throttle`.
     pub throttle: Option<common::throttle::Throttle>,
     pub skip_metadata_sorting: bool,
+    /// `--max-threads-per-table`.
+    pub max_threads_per_table: usize,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -690,6 +695,7 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            max_threads_per_table: self.statement.max_threads_per_table,
             skip_metadata_sorting: self.output.skip_metadata_sorting,
             throttle: self.output.throttle.as_deref().map(common::throttle::Throttle::parse).transpose()?,
             disk_limits: self.output.disk_limits.as_deref().map(crate::disk::DiskLimits::parse).transpose()?,

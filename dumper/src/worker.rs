@@ -70,6 +70,8 @@ pub struct TableTask {
     pub checksum: Mutex<Option<String>>,
     /// `--check-row-count`: the rows COUNT(*) found in the snapshot.
     counted: OnceLock<u64>,
+    /// Workers dumping a chunk of it now (`--max-threads-per-table`).
+    busy: AtomicUsize,
 }
 
 impl TableTask {
@@ -80,6 +82,7 @@ impl TableTask {
             pending: AtomicUsize::new(0),
             checksum: Mutex::new(None),
             counted: OnceLock::new(),
+            busy: AtomicUsize::new(0),
         }
     }
 }
@@ -197,6 +200,25 @@ impl Ctx<'_> {
 /// A worker's life: take jobs until the queue closes.
 pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
     while let Ok(job) = ctx.queue.rx.recv() {
+        // `--max-threads-per-table`: a chunk of a table that has its share
+        // of workers goes back to the end of the queue.
+        let table = match &job {
+            Job::Chunk(t, _) => Some(t.clone()),
+            _ => None,
+        };
+        if let Some(t) = &table {
+            let limit = match ctx.opts.max_threads_per_table {
+                0 => usize::MAX,
+                n => n,
+            };
+            if t.busy.fetch_add(1, Ordering::SeqCst) >= limit {
+                t.busy.fetch_sub(1, Ordering::SeqCst);
+                ctx.queue.push(job);
+                ctx.queue.done();
+                std::thread::sleep(Duration::from_millis(5));
+                continue;
+            }
+        }
         if let Some(disk) = &ctx.disk {
             disk.wait_for_space(ctx.control);
         }
@@ -217,6 +239,9 @@ pub fn run(conn: &mut mysql::Conn, ctx: &Ctx) {
                     None => {}
                 }
             }
+        }
+        if let Some(t) = &table {
+            t.busy.fetch_sub(1, Ordering::SeqCst);
         }
         ctx.queue.done();
     }

@@ -699,3 +699,43 @@ fn metadata_sections_sorted_unless_told() {
     assert_eq!(order(&[]), vec![b.clone(), a.clone()]);
     assert_eq!(order(&["--skip-metadata-sorting"]), vec![a, b]);
 }
+
+/// `--max-threads-per-table 1`: however many workers, one table's chunks
+/// are read one at a time (the process list never shows two of its data
+/// queries at once; without the option it does), and all rows arrive.
+#[test]
+fn max_threads_per_table_caps_one_tables_readers() {
+    let s = server();
+    let db = s.db_with("perTable", &["CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)", "INSERT INTO {db}.t SELECT seq, seq FROM {db}.seq_1_to_4000"]);
+    let most_at_once = |extra: &[&str]| -> usize {
+        let tmp = tempdir();
+        let marker = format!("perTable-{}", extra.len());
+        let mut child = rdumper_for(&s)
+            .args(["-B", &db.name, "-t", "4", "-r", "500", "--where"])
+            .arg(format!("SLEEP(0.0004) = 0 /* {marker} */"))
+            .args(extra)
+            .arg("-o")
+            .arg(tmp.path().join("d"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut watch = s.conn();
+        let mut most = 0;
+        while child.try_wait().unwrap().is_none() {
+            let n = process_ids(&mut watch, &format!("INFO LIKE 'SELECT%{marker}%'")).len();
+            most = most.max(n);
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(child.wait().unwrap().success());
+        let data: usize = names(&tmp.path().join("d"))
+            .iter()
+            .filter(|n| n.ends_with(".sql") && n.contains(".t.0"))
+            .map(|n| read_text(&tmp.path().join("d").join(n)).matches("\n,(").count() + read_text(&tmp.path().join("d").join(n)).matches("VALUES(").count())
+            .sum();
+        assert_eq!(data, 4000);
+        most
+    };
+    assert_eq!(most_at_once(&["--max-threads-per-table", "1"]), 1);
+    assert!(most_at_once(&[]) > 1, "the chunks of one table ran one at a time without the option too");
+}
