@@ -85,6 +85,12 @@ pub struct AppArgs {
     /// Log file name to use, by default stderr is used
     #[arg(short = 'L', long, value_name = "FILE")]
     pub logfile: Option<PathBuf>,
+    /// Log everything, debugging messages included (more than -v 3)
+    #[arg(long)]
+    pub debug: bool,
+    /// Log one JSON object per line (time, level, program, message)
+    #[arg(long)]
+    pub machine_log_json: bool,
     /// Show help options
     #[arg(short = '?', long, action = ArgAction::Help)]
     pub help: Option<bool>,

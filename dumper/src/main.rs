@@ -27,14 +27,14 @@ fn main() {
         std::env::set_var("RUST_MYSQL_BUFFER_POOL_CAP", "0");
     }
     if let Err(e) = run() {
-        eprintln!("rdumper: {}", one_line(&e));
+        common::logging::report_failure("rdumper", &one_line(&e));
         std::process::exit(1);
     }
 }
 
 fn run() -> anyhow::Result<()> {
     let (cli, _cfg) = parse_args::<cli::Cli>(Program::Dumper)?;
-    common::logging::init("rdumper", cli.app.verbose, cli.app.logfile.as_deref())?;
+    common::logging::init("rdumper", cli.app.verbose, cli.app.debug, cli.app.machine_log_json, cli.app.logfile.as_deref())?;
     common::cancel::install().map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
     let conn = common::conn::ConnectionConfig::from_args(&cli.conn)?;
     let opts = cli.into_options()?;

@@ -30,7 +30,7 @@ fn main() {
         std::process::exit(1);
     }
     if let Err(e) = run::run(cli, config) {
-        eprintln!("rloader: {e:#}");
+        common::logging::report_failure("rloader", &format!("{e:#}"));
         std::process::exit(1);
     }
 }

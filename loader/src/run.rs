@@ -24,7 +24,7 @@ use crate::files::Registry;
 use crate::scheduler::{Input, Scheduler, Selection};
 
 pub fn run(cli: Cli, config: Config) -> Result<()> {
-    common::logging::init("rloader", cli.app.verbose, cli.app.logfile.as_deref())?;
+    common::logging::init("rloader", cli.app.verbose, cli.app.debug, cli.app.machine_log_json, cli.app.logfile.as_deref())?;
     let load = &cli.load;
     common::compress::set_exec(load.exec_per_thread.as_deref(), load.exec_per_thread_extension.as_deref())?;
     if load.drop_database && (load.skip_create_database || load.no_schemas) {

@@ -259,3 +259,34 @@ fn protocol_socket_rule_and_connection_database() {
     let out = run(rloader().args(["-S", &sock, "-u", "root", "--default-connection-database", "no_such_db_here", "-d"]).arg(tmp.path().join("db")));
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no_such_db_here"));
 }
+
+/// `--machine-log-json`: every line on stderr is a JSON object with time,
+/// level, program and message, the final error included; `--debug` logs
+/// what -v 3 leaves out (here an option file key that is not an option).
+#[test]
+fn json_and_debug_logs() {
+    let s = server();
+    let tmp = tempdir();
+    let db = s.db_with("jsonlog", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t VALUES (1)"]);
+    let out = run_ok(rdumper().args(s.conn_args()).args(["-B", &db.name, "-v", "3", "--machine-log-json", "-o"]).arg(tmp.path().join("d")));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> = err.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(lines.len() > 3, "{err}");
+    assert!(lines.iter().all(|v| v["program"] == "rdumper" && v["time"].is_string() && v["level"].is_string()));
+    assert!(lines.iter().any(|v| v["message"].as_str().unwrap_or("").contains("dump finished")), "{err}");
+
+    let out = run(rloader().args(["-h", &s.host, "-P", &s.port.to_string(), "-u", "rdump_pw", "-p", "wrong", "--machine-log-json", "-d"]).arg(tmp.path().join("d")));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    let last: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap_or_else(|e| panic!("{e}: {err}"));
+    assert_eq!(last["level"], "ERROR");
+    assert!(last["message"].as_str().unwrap().contains("Access denied"), "{err}");
+
+    // A debugging message: TLS options that a socket connection does not use.
+    let dump = |extra: &str, dir: &str| {
+        let out = run_ok(rdumper().args(s.conn_args()).args(["-B", &db.name, "--ssl", extra, "-o"]).arg(tmp.path().join(dir)));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(!dump("-v3", "e").contains("the Unix socket is used unencrypted"));
+    assert!(dump("--debug", "f").contains("the Unix socket is used unencrypted"));
+}
