@@ -252,15 +252,24 @@ impl ExecWriter {
         Ok(Box::new(ExecWriter { spec, child, input, path: path.to_path_buf(), reaped: false }))
     }
 
-    fn broken(&self, e: io::Error) -> io::Error {
-        io::Error::new(e.kind(), format!("`{}` stopped reading {} ({e})", self.spec.describe(), self.path.display()))
+    /// The program stopped reading: its exit, if it failed, is the error.
+    fn broken(&mut self, e: io::Error) -> io::Error {
+        drop(self.input.take());
+        self.reaped = true;
+        match self.spec.reap(&mut self.child, &self.path) {
+            Err(failed) => failed,
+            Ok(()) => io::Error::new(e.kind(), format!("`{}` stopped reading {} ({e})", self.spec.describe(), self.path.display())),
+        }
     }
 }
 
 impl Write for ExecWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let input = self.input.as_mut().ok_or_else(|| io::Error::other("file finished"))?;
-        input.write(buf).map_err(|e| self.broken(e))
+        match input.write(buf) {
+            Ok(n) => Ok(n),
+            Err(e) => Err(self.broken(e)),
+        }
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
