@@ -130,6 +130,10 @@ pub struct LockArgs {
     /// Session lock_wait_timeout for the dump's connections
     #[arg(long, value_name = "SECONDS")]
     pub lock_wait_timeout: Option<u64>,
+    /// Session wsrep_sync_wait for the dump's connections (Galera: reads
+    /// wait for the cluster's writes up to then)
+    #[arg(long, value_name = "N")]
+    pub sync_wait: Option<u32>,
     /// Give up a wait for the global read lock after this many seconds and
     /// try again (--ftwrl-timeout-retries), so that the writes it holds up
     /// go on meanwhile [60 when --ftwrl-timeout-retries is given]
@@ -506,6 +510,7 @@ pub struct Options {
     /// `--ftwrl-max-wait-time`/`--ftwrl-timeout-retries`: seconds per try
     /// and tries after the first (0: no end).
     pub ftwrl_wait: Option<(u64, u32)>,
+    pub sync_wait: Option<u32>,
     pub lock_wait_timeout: Option<u64>,
     pub tz_utc: bool,
     pub set_names_schema: String,
@@ -714,6 +719,7 @@ impl Cli {
             long_query_guard: self.lock.long_query_guard,
             kill_long_queries: self.lock.kill_long_queries,
             lock_wait_timeout: self.lock.lock_wait_timeout,
+            sync_wait: self.lock.sync_wait,
             long_query_retries: self.lock.long_query_retries,
             long_query_retry_interval: self.lock.long_query_retry_interval,
             ftwrl_wait: match (self.lock.ftwrl_max_wait_time, self.lock.ftwrl_timeout_retries) {

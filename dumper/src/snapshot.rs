@@ -60,6 +60,9 @@ pub fn setup_session(conn: &mut mysql::Conn, opts: &Options, sql_mode: &str) -> 
     if let Some(t) = opts.lock_wait_timeout {
         exec(conn, &format!("SET SESSION lock_wait_timeout = {t}"))?;
     }
+    if let Some(n) = opts.sync_wait {
+        exec(conn, &format!("SET SESSION wsrep_sync_wait = {n}")).context("--sync-wait (a Galera cluster's wsrep_sync_wait)")?;
+    }
     Ok(())
 }
 

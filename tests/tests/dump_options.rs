@@ -739,3 +739,21 @@ fn max_threads_per_table_caps_one_tables_readers() {
     assert_eq!(most_at_once(&["--max-threads-per-table", "1"]), 1);
     assert!(most_at_once(&[]) > 1, "the chunks of one table ran one at a time without the option too");
 }
+
+/// `--sync-wait N` sets wsrep_sync_wait on every dump connection: a
+/// `--where` that reads it back lets the rows through only then.
+#[test]
+fn sync_wait_is_set_on_every_connection() {
+    let s = server();
+    let db = s.db_with("syncwait", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t SELECT seq FROM {db}.seq_1_to_100"]);
+    let rows = |extra: &[&str]| -> usize {
+        let (_t, dir) = dump_dir(&s, &[&["-B", db.name.as_str(), "-t", "3", "-r", "10", "--where", "@@wsrep_sync_wait = 1"][..], extra].concat());
+        names(&dir)
+            .iter()
+            .filter(|n| n.contains(".t.0"))
+            .map(|n| read_text(&dir.join(n)).matches("\n,(").count() + read_text(&dir.join(n)).matches("VALUES(").count())
+            .sum()
+    };
+    assert_eq!(rows(&[]), 0);
+    assert_eq!(rows(&["--sync-wait", "1"]), 100);
+}
