@@ -258,6 +258,10 @@ pub struct LoadArgs {
     #[arg(long, value_name = "LIST", default_value = "InnoDB,ROCKSDB", help_heading = "Execution Options")]
     pub optimize_keys_engines: String,
 
+    /// Load tables' data in name order instead of the largest tables first
+    #[arg(long, help_heading = "Execution Options")]
+    pub skip_table_sorting: bool,
+
     /// With --optimize-keys, tables whose deferred indexes are built at once
     #[arg(long, value_name = "N", default_value_t = 4, help_heading = "Threads Options")]
     pub max_threads_for_index_creation: usize,

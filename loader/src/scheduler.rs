@@ -56,6 +56,8 @@ pub struct Selection {
     pub skip_triggers: bool,
     pub skip_post: bool,
     pub optimize_keys: OptimizeKeys,
+    /// `--skip-table-sorting`: tables' data in name order, not largest first.
+    pub skip_table_sorting: bool,
     /// `--max-threads-for-index-creation`: index jobs at once.
     pub max_threads_for_index_creation: usize,
     /// `--optimize-keys-batchsize`: indexes per ALTER TABLE (0: all).
@@ -870,7 +872,12 @@ impl<'a> Scheduler<'a> {
             .filter(|(_, t)| t.status == TableStatus::Ready && !t.ready.is_empty() && t.running < limit)
             // Spread workers over tables before doubling up on one: rows
             // inserted into one table contend for the same index pages.
-            .max_by_key(|(_, t)| (std::cmp::Reverse(t.running), t.rows))
+            // Then the largest first, or with --skip-table-sorting the
+            // tables in name order.
+            .max_by_key(|(k, t)| {
+                let rows = if self.sel.skip_table_sorting { 0 } else { t.rows };
+                (std::cmp::Reverse(t.running), rows, std::cmp::Reverse(*k))
+            })
             .map(|(k, _)| k.clone())?;
         let db = self.target(d, &key.0);
         let t = d.tables.get_mut(&key).expect("table present");

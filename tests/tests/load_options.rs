@@ -596,3 +596,32 @@ fn optimize_keys_engines_and_table_checksums() {
         assert_same_data(&s, &src.name, &copy.name);
     }
 }
+
+/// The largest table's data loads first; `--skip-table-sorting` loads the
+/// tables in name order (one worker, so the log shows the order).
+#[test]
+fn table_sorting_by_size_unless_skipped() {
+    let s = server();
+    let src = s.db_with(
+        "lo_sorting",
+        &[
+            "CREATE TABLE {db}.a_small (id INT PRIMARY KEY)",
+            "INSERT INTO {db}.a_small SELECT seq FROM {db}.seq_1_to_100",
+            "CREATE TABLE {db}.b_large (id INT PRIMARY KEY)",
+            "INSERT INTO {db}.b_large SELECT seq FROM {db}.seq_1_to_50000",
+        ],
+    );
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir));
+    let first_data = |extra: &[&str]| -> String {
+        let copy = s.unique_db("lo_sorting_copy");
+        let out = load(&dir, &[&["-s", src.name.as_str(), "-B", copy.name.as_str(), "-t", "1"][..], extra].concat());
+        assert_same_data(&s, &src.name, &copy.name);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        let line = err.lines().find(|l| l.contains(".00000.sql done in")).unwrap_or_else(|| panic!("{err}"));
+        if line.contains("a_small") { "a_small".into() } else { "b_large".into() }
+    };
+    assert_eq!(first_data(&[]), "b_large");
+    assert_eq!(first_data(&["--skip-table-sorting"]), "a_small");
+}
