@@ -134,6 +134,7 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         optimize_keys_batchsize: load.optimize_keys_batchsize,
         max_threads_for_index_creation: load.max_threads_for_index_creation,
         skip_table_sorting: load.skip_table_sorting,
+        max_threads_for_schema_creation: load.max_threads_for_schema_creation,
         checksum: load.checksum,
         max_threads_per_table: load.max_threads_per_table,
         config_session,

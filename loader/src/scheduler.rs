@@ -56,6 +56,9 @@ pub struct Selection {
     pub skip_triggers: bool,
     pub skip_post: bool,
     pub optimize_keys: OptimizeKeys,
+    /// `--max-threads-for-schema-creation`: CREATE TABLE jobs at once (0:
+    /// no limit).
+    pub max_threads_for_schema_creation: usize,
     /// `--skip-table-sorting`: tables' data in name order, not largest first.
     pub skip_table_sorting: bool,
     /// `--max-threads-for-index-creation`: index jobs at once.
@@ -595,6 +598,12 @@ impl<'a> Scheduler<'a> {
         if !self.db_ready(d, &key.0) {
             return;
         }
+        // `--max-threads-for-schema-creation`: CREATE TABLE jobs queued or
+        // running at once; the others wait for a later pass.
+        let cap = self.sel.max_threads_for_schema_creation;
+        if cap > 0 && self.running.values().filter(|t| matches!(t, Tag::Table(_))).count() >= cap {
+            return;
+        }
         let db = self.target(d, &key.0);
         let Some(t) = d.tables.get_mut(key) else { return };
         if t.status != TableStatus::Waiting {
@@ -703,6 +712,14 @@ impl<'a> Scheduler<'a> {
         }
         if d.input_done {
             self.queue_deferred(d);
+        }
+        if self.sel.max_threads_for_schema_creation > 0 {
+            // Tables held back by the cap on CREATE TABLE jobs.
+            let waiting: Vec<_> =
+                d.tables.iter().filter(|(_, t)| t.status == TableStatus::Waiting && t.schema.is_some()).map(|(k, _)| k.clone()).collect();
+            for key in waiting {
+                self.try_create(d, &key);
+            }
         }
         self.dispatch(d);
         Ok(())

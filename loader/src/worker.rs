@@ -43,6 +43,7 @@ pub struct Done {
 /// Runs jobs until the job channel closes.
 pub fn run(mut session: Session, jobs: Receiver<Job>, done: Sender<Done>) {
     for job in jobs {
+        log::debug!("{} started", job.work);
         let started = std::time::Instant::now();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_job(&mut session, &job)))
             .unwrap_or_else(|p| {

@@ -625,3 +625,39 @@ fn table_sorting_by_size_unless_skipped() {
     assert_eq!(first_data(&[]), "b_large");
     assert_eq!(first_data(&["--skip-table-sorting"]), "a_small");
 }
+
+/// `--max-threads-for-schema-creation 1`: tables are created one at a time
+/// (at --debug the log shows each CREATE TABLE file end before the next
+/// starts), and all load.
+#[test]
+fn schema_creation_threads_are_capped() {
+    let s = server();
+    let mut statements = Vec::new();
+    for t in ["t1", "t2", "t3", "t4", "t5", "t6"] {
+        statements.push(format!("CREATE TABLE {{db}}.{t} (id INT PRIMARY KEY, v VARCHAR(10), KEY (v))"));
+        statements.push(format!("INSERT INTO {{db}}.{t} SELECT seq, seq FROM {{db}}.seq_1_to_300"));
+    }
+    let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
+    let src = s.db_with("lo_schemacap", &refs);
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir));
+    let copy = s.unique_db("lo_schemacap_copy");
+    let out = load(&dir, &["-s", &src.name, "-B", &copy.name, "-t", "4", "--max-threads-for-schema-creation", "1", "--debug"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut open: Option<String> = None;
+    let mut created = 0;
+    for line in err.lines().filter(|l| l.contains("-schema.sql ")) {
+        let file = line.split_whitespace().find(|w| w.ends_with("-schema.sql")).unwrap().to_string();
+        if line.ends_with(" started") {
+            assert!(open.is_none(), "{file} started while {open:?} ran:\n{err}");
+            open = Some(file);
+        } else if line.contains(" done in ") {
+            assert_eq!(open.as_ref(), Some(&file), "{err}");
+            open = None;
+            created += 1;
+        }
+    }
+    assert_eq!(created, 6, "{err}");
+    assert_same_data(&s, &src.name, &copy.name);
+}
