@@ -258,6 +258,10 @@ pub struct LoadArgs {
     #[arg(long, value_name = "LIST", default_value = "InnoDB,ROCKSDB", help_heading = "Execution Options")]
     pub optimize_keys_engines: String,
 
+    /// View, trigger, routine and event files loaded at once
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = "Threads Options")]
+    pub max_threads_for_post_actions: usize,
+
     /// Tables created at once (0: no limit)
     #[arg(long, value_name = "N", default_value_t = 0, help_heading = "Threads Options")]
     pub max_threads_for_schema_creation: usize,

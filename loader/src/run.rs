@@ -135,6 +135,7 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         max_threads_for_index_creation: load.max_threads_for_index_creation,
         skip_table_sorting: load.skip_table_sorting,
         max_threads_for_schema_creation: load.max_threads_for_schema_creation,
+        max_threads_for_post_actions: load.max_threads_for_post_actions,
         checksum: load.checksum,
         max_threads_per_table: load.max_threads_per_table,
         config_session,

@@ -56,6 +56,9 @@ pub struct Selection {
     pub skip_triggers: bool,
     pub skip_post: bool,
     pub optimize_keys: OptimizeKeys,
+    /// `--max-threads-for-post-actions`: view, trigger and routine files
+    /// at once.
+    pub max_threads_for_post_actions: usize,
     /// `--max-threads-for-schema-creation`: CREATE TABLE jobs at once (0:
     /// no limit).
     pub max_threads_for_schema_creation: usize,
@@ -157,7 +160,9 @@ enum Tag {
     Data((String, String)),
     Indexes((String, String)),
     ForeignKeys,
-    Post,
+    /// A view, trigger or routine file, of this kind (0 routines and
+    /// events, 1 triggers, 2 views).
+    Post(u8),
 }
 
 /// One dump's progress.
@@ -669,7 +674,7 @@ impl<'a> Scheduler<'a> {
                 }
             }
             Tag::ForeignKeys => d.fk_running -= 1,
-            Tag::Post => {}
+            Tag::Post(_) => {}
         }
     }
 
@@ -822,19 +827,30 @@ impl<'a> Scheduler<'a> {
         }
         if d.foreign_keys == Stage::Done && d.post_stage != Stage::Done {
             d.post_stage = Stage::Running;
-            let busy = self.running.values().any(|t| matches!(t, Tag::Post));
-            if !busy {
-                if d.post.is_empty() {
-                    d.post_stage = Stage::Done;
-                } else {
-                    // Routines and events, then triggers, then views; in
-                    // the order they arrived within each kind.
-                    let pos = (0..d.post.len()).min_by_key(|&i| d.post[i].0).expect("non-empty");
-                    let (_, path, db_form) = d.post.remove(pos);
-                    let db = self.target(d, &db_form);
-                    let job = self.job(Work::File { path, role: FileRole::Post, db: Some(db) }, d);
-                    self.running_tag_later(job, Tag::Post, false);
+            // Routines and events, then triggers, then views (a view may
+            // call a routine), in the order they arrived within each kind;
+            // routine and trigger files `--max-threads-for-post-actions` at
+            // once (1), views one at a time (a view file drops the
+            // placeholder table that another view may be reading).
+            let running: Vec<u8> = self.running.values().filter_map(|t| if let Tag::Post(k) = t { Some(*k) } else { None }).collect();
+            if running.is_empty() && d.post.is_empty() {
+                d.post_stage = Stage::Done;
+            }
+            let mut started = running.len();
+            let mut current = running.first().copied();
+            loop {
+                let Some(pos) = (0..d.post.len()).min_by_key(|&i| d.post[i].0) else { break };
+                let kind = d.post[pos].0;
+                let cap = if kind == 2 { 1 } else { self.sel.max_threads_for_post_actions.max(1) };
+                if started >= cap || current.is_some_and(|k| k != kind) {
+                    break;
                 }
+                started += 1;
+                current = Some(kind);
+                let (_, path, db_form) = d.post.remove(pos);
+                let db = self.target(d, &db_form);
+                let job = self.job(Work::File { path, role: FileRole::Post, db: Some(db) }, d);
+                self.running_tag_later(job, Tag::Post(kind), false);
             }
         }
     }

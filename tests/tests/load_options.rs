@@ -661,3 +661,59 @@ fn schema_creation_threads_are_capped() {
     assert_eq!(created, 6, "{err}");
     assert_same_data(&s, &src.name, &copy.name);
 }
+
+/// Post files (routines, triggers, views): `--max-threads-for-post-actions
+/// N` loads trigger and routine files N at once, but never a later kind
+/// while an earlier one runs (a view may call a function), and views one
+/// at a time; everything arrives. At --debug the log shows starts and ends.
+#[test]
+fn post_actions_in_parallel_by_kind() {
+    let s = server();
+    // Created from inside the database: the dump's statements then name
+    // no database and load into another.
+    let src = s.unique_db("lo_post");
+    let mut c = s.conn();
+    c.query_drop(format!("CREATE DATABASE `{}`", src.name)).unwrap();
+    c.query_drop(format!("USE `{}`", src.name)).unwrap();
+    c.query_drop("CREATE FUNCTION twice(x INT) RETURNS INT DETERMINISTIC RETURN x * 2").unwrap();
+    for t in ["t1", "t2", "t3", "t4", "t5", "t6"] {
+        c.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, v INT)")).unwrap();
+        c.query_drop(format!("INSERT INTO {t} VALUES (1, 1)")).unwrap();
+        for (when, what) in [("BEFORE", "INSERT"), ("AFTER", "INSERT"), ("BEFORE", "UPDATE"), ("AFTER", "UPDATE"), ("BEFORE", "DELETE"), ("AFTER", "DELETE")] {
+            c.query_drop(format!("CREATE TRIGGER {t}_{when}_{what} {when} {what} ON {t} FOR EACH ROW SET @x = 1")).unwrap();
+        }
+        c.query_drop(format!("CREATE VIEW v_{t} AS SELECT id, twice(v) AS w FROM {t}")).unwrap();
+    }
+    drop(c);
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-G", "-R", "-o"]).arg(&dir));
+    let kind = |file: &str| if file.contains("-schema-post") { 0 } else if file.contains("-schema-triggers") { 1 } else { 2 };
+    for threads in ["1", "4"] {
+        let copy = s.unique_db("lo_post_copy");
+        let out = load(&dir, &["-s", &src.name, "-B", &copy.name, "-t", "4", "--max-threads-for-post-actions", threads, "--debug"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let mut open: Vec<String> = Vec::new();
+        let mut most_triggers = 0;
+        for line in err.lines().filter(|l| l.contains("-schema-post.sql") || l.contains("-schema-triggers.sql") || l.contains("-schema-view.sql")) {
+            let file = line.split_whitespace().find(|w| w.ends_with(".sql")).unwrap().to_string();
+            if line.ends_with(" started") {
+                assert!(open.iter().all(|o| kind(o) == kind(&file)), "{file} started beside {open:?}:\n{err}");
+                open.push(file.clone());
+                assert!(open.len() <= if kind(&file) == 2 { 1 } else { threads.parse().unwrap() }, "{open:?}\n{err}");
+                if kind(&file) == 1 {
+                    most_triggers = most_triggers.max(open.len());
+                }
+            } else if line.contains(" done in ") {
+                open.retain(|o| o != &file);
+            }
+        }
+        if threads == "4" {
+            assert!(most_triggers > 1, "trigger files never loaded side by side:\n{err}");
+        }
+        let mut c = s.conn();
+        assert_eq!(object_names(&mut c, &copy.name), object_names(&mut c, &src.name));
+        let w: Option<i64> = c.query_first(format!("SELECT w FROM `{}`.v_t3", copy.name)).unwrap();
+        assert_eq!(w, Some(2));
+    }
+}
