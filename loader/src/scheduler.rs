@@ -838,8 +838,7 @@ impl<'a> Scheduler<'a> {
             }
             let mut started = running.len();
             let mut current = running.first().copied();
-            loop {
-                let Some(pos) = (0..d.post.len()).min_by_key(|&i| d.post[i].0) else { break };
+            while let Some(pos) = (0..d.post.len()).min_by_key(|&i| d.post[i].0) {
                 let kind = d.post[pos].0;
                 let cap = if kind == 2 { 1 } else { self.sel.max_threads_for_post_actions.max(1) };
                 if started >= cap || current.is_some_and(|k| k != kind) {
