@@ -55,6 +55,21 @@ pub struct SourcePosition {
     pub gtid: String,
 }
 
+/// A replica's place in its source's binary log (`SHOW SLAVE STATUS`),
+/// for setting up a new replica of the same source from the dump.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplicaPosition {
+    /// The replication connection's name (`Connection_name`), if any.
+    pub channel: String,
+    /// The source's file and position of the last event applied.
+    pub log_file: String,
+    pub log_pos: u64,
+    /// GTIDs applied (`Gtid_Slave_Pos`, or MySQL's `Executed_Gtid_Set`).
+    pub gtid: String,
+    /// Every column of the status, for the record.
+    pub status: Vec<(String, String)>,
+}
+
 /// One table, view or sequence section: ``[`db`.`tbl`]`` (file-name forms).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableMeta {
@@ -96,6 +111,9 @@ pub struct Metadata {
     /// `[myloader_session_variables]`, in order.
     pub session_variables: Vec<(String, String)>,
     pub source: Option<SourcePosition>,
+    /// `--replica-data`: where the dumped server, a replica, was in its
+    /// source's binary log.
+    pub replication: Option<ReplicaPosition>,
     pub tables: Vec<TableMeta>,
     pub databases: Vec<DatabaseMeta>,
     pub max_statement_size: Option<u64>,
@@ -328,6 +346,21 @@ impl Metadata {
             s.push_str(&format!("# SOURCE_LOG_FILE = \"{}\"\n", p.log_file));
             s.push_str(&format!("# SOURCE_LOG_POS = {}\n\n", p.log_pos));
         }
+        if let Some(r) = &self.replication {
+            match r.channel.as_str() {
+                "" => s.push_str("[replication]\n"),
+                c => s.push_str(&format!("[replication.{c}]\n")),
+            }
+            s.push_str(&format!("Executed_Gtid_Set = \"{}\"\n", r.gtid));
+            s.push_str(&format!("SOURCE_LOG_FILE = \"{}\"\n", r.log_file));
+            s.push_str(&format!("SOURCE_LOG_POS = {}\n", r.log_pos));
+            s.push_str("#SOURCE_AUTO_POSITION = {0|1}\n");
+            for (k, v) in &r.status {
+                s.push_str(&format!("# {k} = '{}'\n", v.replace(['\n', '\r'], " ")));
+            }
+            s.push_str("#SOURCE_SSL = {0|1}\n");
+            s.push_str("myloader_exec_reset_replica = 0\nmyloader_exec_change_source = 0\nmyloader_exec_start_replica = 0\n\n");
+        }
         s.push_str(&self.sections_text());
         s.push_str("[config]\n");
         s.push_str(&format!("max-statement-size = {}\n", self.max_statement_size.unwrap_or(0)));
@@ -446,6 +479,30 @@ mod tests {
         assert!(text.ends_with("# Finished dump at: 2026-01-02 03:04:09\n"));
         let back = Metadata::parse(&text).unwrap();
         assert_eq!(back, m);
+    }
+
+    #[test]
+    fn replication_section() {
+        let m = Metadata {
+            replication: Some(ReplicaPosition {
+                channel: String::new(),
+                log_file: "primary-bin.000003".into(),
+                log_pos: 2063,
+                gtid: "0-1-9".into(),
+                status: vec![("Master_Host".into(), "db1".into()), ("Last_Error".into(), "a\nb".into())],
+            }),
+            finished: Some("x".into()),
+            ..Metadata::default()
+        };
+        let text = m.to_text();
+        assert!(text.contains(
+            "[replication]\nExecuted_Gtid_Set = \"0-1-9\"\nSOURCE_LOG_FILE = \"primary-bin.000003\"\nSOURCE_LOG_POS = 2063\n#SOURCE_AUTO_POSITION = {0|1}\n# Master_Host = 'db1'\n# Last_Error = 'a b'\n#SOURCE_SSL = {0|1}\nmyloader_exec_reset_replica = 0\n"
+        ), "{text}");
+        // Read back, the section changes nothing rloader uses.
+        let back = Metadata::parse(&text).unwrap();
+        assert!(back.is_complete() && back.source.is_none() && back.tables.is_empty());
+        let named = Metadata { replication: Some(ReplicaPosition { channel: "east".into(), ..ReplicaPosition::default() }), ..Metadata::default() };
+        assert!(named.to_text().contains("[replication.east]\n"));
     }
 
     #[test]

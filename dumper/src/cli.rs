@@ -310,6 +310,11 @@ pub struct OutputArgs {
     /// checking every USEC microseconds (bare: Threads_running=4)
     #[arg(long, value_name = "[USEC:]VAR=N", num_args = 0..=1, default_missing_value = common::throttle::BARE)]
     pub throttle: Option<String>,
+    /// On a replica: write its source's binary log position into the
+    /// metadata ([replication]), its SQL thread stopped while the snapshot
+    /// is taken
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1")]
+    pub replica_data: Option<u32>,
     /// Start no new job while the output's filesystem has less than PAUSE MB
     /// free, until it has RESUME MB free again
     #[arg(long, value_name = "PAUSE:RESUME")]
@@ -491,6 +496,8 @@ pub struct Options {
     pub skip_metadata_sorting: bool,
     /// `--max-threads-per-table`.
     pub max_threads_per_table: usize,
+    /// `--replica-data`.
+    pub replica_data: bool,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -700,6 +707,7 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            replica_data: self.output.replica_data.is_some_and(|n| n > 0),
             max_threads_per_table: self.statement.max_threads_per_table,
             skip_metadata_sorting: self.output.skip_metadata_sorting,
             throttle: self.output.throttle.as_deref().map(common::throttle::Throttle::parse).transpose()?,

@@ -176,6 +176,15 @@ fn dump(
     meta: &mut Metadata,
 ) -> Result<()> {
     let mut locked = false;
+    // `--replica-data`: on a replica, its SQL thread stays stopped until the
+    // workers have their snapshots.
+    let mut replica = None;
+    if opts.replica_data {
+        match snapshot::replica_status(main)? {
+            Some(status) => replica = Some(snapshot::ReplicaPause::stop(main, cfg, &status)?),
+            None => log::warn!("--replica-data: the server is no replica; the metadata has no [replication] section"),
+        }
+    }
     match opts.lock {
         LockMode::None => {
             log::warn!("-k/--no-locks: no global read lock is taken; tables are read in each worker's own snapshot and may not be consistent with each other or with the binary log position");
@@ -194,6 +203,9 @@ fn dump(
         }
     }
     meta.source = snapshot::source_position(main)?;
+    if replica.is_some() {
+        meta.replication = snapshot::replica_status(main)?.map(|s| snapshot::replica_position(&s));
+    }
 
     let mut conns = Vec::with_capacity(opts.threads);
     for i in 0..opts.threads {
@@ -218,6 +230,9 @@ fn dump(
             }
             log::warn!("{moved}: tables may not be consistent with each other");
         }
+    }
+    if let Some(r) = replica.as_mut() {
+        r.resume()?;
     }
     let worker_ids: Vec<u32> = conns.iter().map(|c| c.connection_id()).collect();
     let names = FileNameMapper::new();

@@ -220,6 +220,74 @@ pub fn source_position(conn: &mut mysql::Conn) -> Result<Option<SourcePosition>>
     Ok(Some(pos))
 }
 
+/// `SHOW SLAVE STATUS` of a replica (its first replication connection), or
+/// `None` when the server replicates from nothing.
+pub fn replica_status(conn: &mut mysql::Conn) -> Result<Option<Vec<(String, String)>>> {
+    let mut result = conn.query_iter("SHOW SLAVE STATUS").map_err(|e| QueryError::during(&e, "while running SHOW SLAVE STATUS"))?;
+    let columns: Vec<String> = result.columns().as_ref().iter().map(|c| c.name_str().into_owned()).collect();
+    let row = match result.next() {
+        Some(r) => r.map_err(|e| QueryError::during(&e, "while reading SHOW SLAVE STATUS"))?,
+        None => return Ok(None),
+    };
+    drop(result);
+    Ok(Some(columns.into_iter().enumerate().map(|(i, c)| (c, text(&row[i]))).collect()))
+}
+
+/// The replica's place in its source's binary log, from its status.
+pub fn replica_position(status: &[(String, String)]) -> common::metadata::ReplicaPosition {
+    let get = |k: &str| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone()).unwrap_or_default();
+    let gtid = match get("Gtid_Slave_Pos") {
+        g if !g.is_empty() => g,
+        _ => get("Executed_Gtid_Set"),
+    };
+    common::metadata::ReplicaPosition {
+        channel: get("Connection_name"),
+        log_file: get("Relay_Master_Log_File"),
+        log_pos: get("Exec_Master_Log_Pos").trim().parse().unwrap_or(0),
+        gtid: gtid.replace('\n', ""),
+        status: status.to_vec(),
+    }
+}
+
+/// `--replica-data`: the replica's SQL thread stopped while the snapshot is
+/// taken, so that its position matches the dumped rows; started again by
+/// [`ReplicaPause::resume`], or on drop whatever happened meanwhile.
+pub struct ReplicaPause {
+    cfg: ConnectionConfig,
+    stopped: bool,
+}
+
+impl ReplicaPause {
+    /// Stops the SQL thread if it runs.
+    pub fn stop(conn: &mut mysql::Conn, cfg: &ConnectionConfig, status: &[(String, String)]) -> Result<ReplicaPause> {
+        let running = status.iter().any(|(k, v)| k.eq_ignore_ascii_case("Slave_SQL_Running") && v.eq_ignore_ascii_case("Yes"));
+        if running {
+            exec(conn, "STOP SLAVE SQL_THREAD").context("--replica-data: cannot stop the replica's SQL thread")?;
+            log::info!("--replica-data: the replica's SQL thread is stopped while the snapshot is taken");
+        }
+        Ok(ReplicaPause { cfg: cfg.clone(), stopped: running })
+    }
+
+    /// Starts the SQL thread again, if it was stopped.
+    pub fn resume(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.stopped) {
+            return Ok(());
+        }
+        let mut conn = self.cfg.connect()?;
+        exec(&mut conn, "START SLAVE SQL_THREAD").context("--replica-data: cannot start the replica's SQL thread again")?;
+        log::info!("--replica-data: the replica's SQL thread runs again");
+        Ok(())
+    }
+}
+
+impl Drop for ReplicaPause {
+    fn drop(&mut self) {
+        if let Err(e) = self.resume() {
+            log::error!("{e:#}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

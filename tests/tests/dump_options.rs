@@ -757,3 +757,59 @@ fn sync_wait_is_set_on_every_connection() {
     assert_eq!(rows(&[]), 0);
     assert_eq!(rows(&["--sync-wait", "1"]), 100);
 }
+
+/// `--replica-data` on a replica (a second server of the test's own,
+/// replicating from the first): the metadata's [replication] section holds
+/// the source's binary log position the dumped rows correspond to, and the
+/// replica's SQL thread runs again after the dump. On a server that is no
+/// replica it warns and writes no section.
+#[test]
+fn replica_data_records_the_sources_position() {
+    let source = PrivateServer::start();
+    let replica = PrivateServer::start();
+    let (a, b) = (&source.server, &replica.server);
+    let mut ca = a.conn();
+    let (file, pos): (String, u64) = {
+        let r: mysql::Row = ca.query_first("SHOW MASTER STATUS").unwrap().unwrap();
+        (r.get(0).unwrap(), r.get(1).unwrap())
+    };
+    let mut cb = b.conn();
+    cb.query_drop("SET GLOBAL server_id = 2").unwrap();
+    cb.query_drop(format!(
+        "CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, MASTER_USER = 'root', MASTER_LOG_FILE = '{file}', MASTER_LOG_POS = {pos}",
+        a.port
+    ))
+    .unwrap();
+    cb.query_drop("START SLAVE").unwrap();
+    ca.query_drop("CREATE DATABASE repl; CREATE TABLE repl.t (id INT PRIMARY KEY); INSERT INTO repl.t SELECT seq FROM repl.seq_1_to_1000").unwrap();
+    let (file, pos): (String, u64) = {
+        let r: mysql::Row = ca.query_first("SHOW MASTER STATUS").unwrap().unwrap();
+        (r.get(0).unwrap(), r.get(1).unwrap())
+    };
+    let waited: Option<i64> = cb.query_first(format!("SELECT MASTER_POS_WAIT('{file}', {pos}, 60)")).unwrap();
+    assert!(waited.is_some_and(|w| w >= 0), "the replica did not catch up: {waited:?}");
+
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    let out = run_ok(rdumper().args(b.conn_args()).args(["-B", "repl", "--replica-data", "-v", "3", "-o"]).arg(&dir));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SQL thread is stopped") && err.contains("SQL thread runs again"), "{err}");
+    let meta = read_text(&dir.join("metadata"));
+    assert!(meta.contains("\n[replication]\n"), "{meta}");
+    assert!(meta.contains(&format!("SOURCE_LOG_FILE = \"{file}\"\nSOURCE_LOG_POS = {pos}\n")), "{meta}");
+    assert!(meta.contains("# Master_Port = '") && meta.contains("myloader_exec_change_source = 0"), "{meta}");
+    let sql: String = {
+        let r: mysql::Row = cb.query_first("SHOW SLAVE STATUS").unwrap().unwrap();
+        r.get("Slave_SQL_Running").unwrap()
+    };
+    assert_eq!(sql, "Yes");
+    // The dump loads, and rloader reads past the section.
+    let copy = a.unique_db("repl_copy");
+    run_ok(rloader().args(a.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "-s", "repl"]));
+    assert_same_data(a, "repl", &copy.name);
+
+    let out = run_ok(rdumper().args(a.conn_args()).args(["-B", "repl", "--replica-data", "-o"]).arg(tmp.path().join("not")));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no replica"));
+    assert!(!read_text(&tmp.path().join("not/metadata")).contains("[replication"));
+    cb.query_drop("STOP SLAVE").unwrap();
+}
