@@ -111,6 +111,13 @@ pub struct Metadata {
     /// `[myloader_session_variables]`, in order.
     pub session_variables: Vec<(String, String)>,
     pub source: Option<SourcePosition>,
+    /// `--source-data` bits the [source] section is written with (0: the
+    /// position as comments only), and the host named in it.
+    pub source_data: u32,
+    pub source_host: String,
+    /// The live keys of the [source] section, as read (for rloader's
+    /// `--source-data`).
+    pub source_entries: Vec<(String, String)>,
     /// `--replica-data`: where the dumped server, a replica, was in its
     /// source's binary log.
     pub replication: Option<ReplicaPosition>,
@@ -208,6 +215,7 @@ impl Metadata {
                 "myloader_session_variables" => m.session_variables.extend(g.entries.iter().cloned()),
                 name if name.starts_with("source") || name.starts_with("master") => {
                     m.source = Some(parse_source(g));
+                    m.source_entries = g.entries.clone();
                 }
                 name if name.starts_with("replication") => {}
                 name if name.starts_with('`') || name.starts_with('"') => {
@@ -256,6 +264,7 @@ impl Metadata {
         }
         if other.source.is_some() {
             self.source = other.source;
+            self.source_entries = other.source_entries;
         }
         for t in other.tables {
             match self.tables.iter_mut().find(|x| x.db == t.db && x.table == t.table) {
@@ -342,9 +351,32 @@ impl Metadata {
         if let Some(p) = &self.source {
             s.push_str("[source]\n");
             s.push_str("# Channel_Name = '' # It can be use to setup replication FOR CHANNEL\n");
-            s.push_str(&format!("# executed_gtid_set = \"{}\"\n", p.gtid));
-            s.push_str(&format!("# SOURCE_LOG_FILE = \"{}\"\n", p.log_file));
-            s.push_str(&format!("# SOURCE_LOG_POS = {}\n\n", p.log_pos));
+            let bits = self.source_data;
+            if bits == 0 {
+                s.push_str(&format!("# executed_gtid_set = \"{}\"\n", p.gtid));
+                s.push_str(&format!("# SOURCE_LOG_FILE = \"{}\"\n", p.log_file));
+                s.push_str(&format!("# SOURCE_LOG_POS = {}\n\n", p.log_pos));
+            } else {
+                // `--source-data`: live keys that rloader/myloader's
+                // `--source-data` turns into the replication statements.
+                let bit = |n: u32| u8::from(bits & (1 << n) != 0);
+                s.push_str(&format!("#SOURCE_HOST = \"{}\"\n#SOURCE_PORT = \n#SOURCE_USER = \"\"\n#SOURCE_PASSWORD = \"\"\n", self.source_host));
+                s.push_str(if bit(3) == 1 { "SOURCE_SSL = 1\n" } else { "#SOURCE_SSL = {0|1}\n" });
+                s.push_str(&format!("executed_gtid_set = \"{}\"\n", p.gtid));
+                if bit(4) == 1 {
+                    s.push_str("SOURCE_AUTO_POSITION = 1\n");
+                    s.push_str(&format!("#SOURCE_LOG_FILE = \"{}\"\n#SOURCE_LOG_POS = {}\n", p.log_file, p.log_pos));
+                } else {
+                    s.push_str(&format!("SOURCE_LOG_FILE = \"{}\"\nSOURCE_LOG_POS = {}\n", p.log_file, p.log_pos));
+                    s.push_str("#SOURCE_AUTO_POSITION = {0|1}\n");
+                }
+                s.push_str(&format!(
+                    "myloader_exec_reset_replica = {}\nmyloader_exec_change_source = {}\nmyloader_exec_start_replica = {}\n\n",
+                    bit(0),
+                    bit(1),
+                    bit(2)
+                ));
+            }
         }
         if let Some(r) = &self.replication {
             match r.channel.as_str() {
@@ -503,6 +535,21 @@ mod tests {
         assert!(back.is_complete() && back.source.is_none() && back.tables.is_empty());
         let named = Metadata { replication: Some(ReplicaPosition { channel: "east".into(), ..ReplicaPosition::default() }), ..Metadata::default() };
         assert!(named.to_text().contains("[replication.east]\n"));
+    }
+
+    #[test]
+    fn source_data_keys() {
+        let pos = SourcePosition { log_file: "bin.000002".into(), log_pos: 77, gtid: "0-1-3".into() };
+        let m = Metadata { source: Some(pos.clone()), source_data: 7, source_host: "db1".into(), ..Metadata::default() };
+        let text = m.to_text();
+        assert!(text.contains("#SOURCE_HOST = \"db1\"\n"), "{text}");
+        assert!(text.contains("executed_gtid_set = \"0-1-3\"\nSOURCE_LOG_FILE = \"bin.000002\"\nSOURCE_LOG_POS = 77\n"), "{text}");
+        assert!(text.contains("myloader_exec_reset_replica = 1\nmyloader_exec_change_source = 1\nmyloader_exec_start_replica = 1\n"));
+        let back = Metadata::parse(&text).unwrap();
+        assert_eq!(back.source, Some(pos.clone()));
+        assert!(back.source_entries.iter().any(|(k, v)| k == "SOURCE_LOG_POS" && v == "77"));
+        let auto = Metadata { source: Some(pos), source_data: 1 << 4 | 1 << 3, ..Metadata::default() }.to_text();
+        assert!(auto.contains("SOURCE_SSL = 1\n") && auto.contains("SOURCE_AUTO_POSITION = 1\n#SOURCE_LOG_FILE"), "{auto}");
     }
 
     #[test]

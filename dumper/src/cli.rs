@@ -310,6 +310,12 @@ pub struct OutputArgs {
     /// checking every USEC microseconds (bare: Threads_running=4)
     #[arg(long, value_name = "[USEC:]VAR=N", num_args = 0..=1, default_missing_value = common::throttle::BARE)]
     pub throttle: Option<String>,
+    /// Write the binary log position as live [source] keys for a loader's
+    /// --source-data: bits or names, 0 exec_reset_replica, 1
+    /// exec_change_source, 2 exec_start_replica, 3 enable_ssl, 4
+    /// use_auto_position (bare: the first three)
+    #[arg(long, value_name = "BITS|NAMES", num_args = 0..=1, default_missing_value = "7")]
+    pub source_data: Option<String>,
     /// On a replica: write its source's binary log position into the
     /// metadata ([replication]), its SQL thread stopped while the snapshot
     /// is taken
@@ -498,6 +504,8 @@ pub struct Options {
     pub max_threads_per_table: usize,
     /// `--replica-data`.
     pub replica_data: bool,
+    /// `--source-data` bits.
+    pub source_data: u32,
     pub check_row_count: bool,
     pub format: Format,
     pub lock: LockMode,
@@ -707,6 +715,7 @@ impl Cli {
             hex_blob: self.statement.hex_blob,
             build_empty_files: self.output.build_empty_files,
             check_row_count: self.output.check_row_count,
+            source_data: self.output.source_data.as_deref().map(parse_source_data).transpose()?.unwrap_or(0),
             replica_data: self.output.replica_data.is_some_and(|n| n > 0),
             max_threads_per_table: self.statement.max_threads_per_table,
             skip_metadata_sorting: self.output.skip_metadata_sorting,
@@ -745,6 +754,24 @@ impl Cli {
             daemon,
         })
     }
+}
+
+/// `--source-data`: a number of bits, or names of them, comma-separated.
+fn parse_source_data(v: &str) -> Result<u32> {
+    const NAMES: [&str; 6] =
+        ["exec_reset_replica", "exec_change_source", "exec_start_replica", "enable_ssl", "use_auto_position", "exec_start_replica_until"];
+    if let Ok(n) = v.trim().parse::<u32>() {
+        return Ok(n);
+    }
+    let mut bits = 0;
+    for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let bit = NAMES
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .with_context(|| format!("--source-data: {name:?} is not one of {}", NAMES.join(", ")))?;
+        bits |= 1 << bit;
+    }
+    Ok(bits)
 }
 
 /// `\t`, `\n`, `\r`, `\f` and `\\` in a separator option, as mydumper reads them.

@@ -203,6 +203,8 @@ fn dump(
         }
     }
     meta.source = snapshot::source_position(main)?;
+    meta.source_data = opts.source_data;
+    meta.source_host = cfg.host.clone();
     if replica.is_some() {
         meta.replication = snapshot::replica_status(main)?.map(|s| snapshot::replica_position(&s));
     }

@@ -192,6 +192,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "BYTES", help_heading = "Statement Options")]
     pub max_statement_size: Option<String>,
 
+    /// After the load, run the replication statements the dump's metadata
+    /// asks for (written by rdumper/mydumper --source-data)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1", help_heading = "Execution Options")]
+    pub source_data: Option<u32>,
+
     /// Log the warnings of every statement that has some, with its file and
     /// line
     #[arg(long, help_heading = "Execution Options")]

@@ -7,6 +7,7 @@ mod ddl;
 mod exec;
 mod files;
 mod infile;
+mod replication;
 mod run;
 mod scheduler;
 mod split;

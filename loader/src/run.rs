@@ -99,6 +99,19 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         common::progress::human_bytes(shared.bytes.load(Ordering::Relaxed)),
         started.elapsed().as_secs_f64()
     );
+    if load.source_data.is_some_and(|n| n > 0) {
+        let mut ran = 0;
+        for entries in &summary.sources {
+            for q in crate::replication::statements(entries).context("--source-data")? {
+                log::info!("--source-data: {q}");
+                control.query_drop(&q).map_err(|e| anyhow::anyhow!("--source-data: `{q}`: {}", server_message(&e)))?;
+                ran += 1;
+            }
+        }
+        if ran == 0 {
+            log::warn!("--source-data: the dump's metadata asks for no replication statement (dump it with --source-data)");
+        }
+    }
     Ok(())
 }
 

@@ -80,6 +80,8 @@ pub struct Summary {
     pub dumps: usize,
     pub files: u64,
     pub tables: usize,
+    /// The live keys of each dump's [source] section (for `--source-data`).
+    pub sources: Vec<Vec<(String, String)>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -928,6 +930,9 @@ impl<'a> Scheduler<'a> {
         }
         self.summary.dumps += 1;
         self.summary.tables += d.tables.values().filter(|t| t.status == TableStatus::Ready).count();
+        if !d.metadata.source_entries.is_empty() {
+            self.summary.sources.push(d.metadata.source_entries.clone());
+        }
         log::info!(
             "dump {} loaded: {} tables in {:.1}s",
             d.dir.display(),

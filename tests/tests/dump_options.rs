@@ -813,3 +813,50 @@ fn replica_data_records_the_sources_position() {
     assert!(!read_text(&tmp.path().join("not/metadata")).contains("[replication"));
     cb.query_drop("STOP SLAVE").unwrap();
 }
+
+/// `--source-data` end to end: a dump of one server, loaded into a second
+/// one with rloader's `--source-data`, makes the second a replica that
+/// goes on from where the dump's rows end: rows written to the first after
+/// the dump arrive, none twice, none lost.
+#[test]
+fn source_data_sets_up_a_replica_from_the_dump() {
+    let source = PrivateServer::start();
+    let target = PrivateServer::start();
+    let (a, b) = (&source.server, &target.server);
+    let mut ca = a.conn();
+    ca.query_drop("CREATE DATABASE sd; CREATE TABLE sd.t (id INT PRIMARY KEY, v INT); INSERT INTO sd.t SELECT seq, seq FROM sd.seq_1_to_2000").unwrap();
+    let mut cb = b.conn();
+    cb.query_drop("SET GLOBAL server_id = 2").unwrap();
+    // Where the source is: the dump says from which position.
+    cb.query_drop(format!("CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = {}, MASTER_USER = 'root'", a.port)).unwrap();
+
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(a.conn_args()).args(["-B", "sd", "--source-data", "exec_reset_replica,exec_change_source,exec_start_replica", "-o"]).arg(&dir));
+    let meta = read_text(&dir.join("metadata"));
+    assert!(meta.contains("myloader_exec_change_source = 1") && meta.contains("\nSOURCE_LOG_POS = "), "{meta}");
+    // Written after the dump: must come through replication.
+    ca.query_drop("INSERT INTO sd.t SELECT seq, -seq FROM sd.seq_2001_to_2500; UPDATE sd.t SET v = 0 WHERE id <= 10").unwrap();
+
+    let out = run_ok(rloader().args(b.conn_args()).arg("-d").arg(&dir).args(["--source-data", "-v", "3"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--source-data: CHANGE MASTER TO MASTER_LOG_FILE") && err.contains("--source-data: START SLAVE"), "{err}");
+    let (file, pos): (String, u64) = {
+        let r: mysql::Row = ca.query_first("SHOW MASTER STATUS").unwrap().unwrap();
+        (r.get(0).unwrap(), r.get(1).unwrap())
+    };
+    let waited: Option<i64> = cb.query_first(format!("SELECT MASTER_POS_WAIT('{file}', {pos}, 60)")).unwrap();
+    assert!(waited.is_some_and(|w| w >= 0), "the new replica did not catch up: {waited:?}");
+    assert_eq!(table_sums(&mut ca, "sd"), table_sums(&mut cb, "sd"));
+    let n: u64 = cb.query_first("SELECT COUNT(*) FROM sd.t").unwrap().unwrap();
+    assert_eq!(n, 2500);
+    cb.query_drop("STOP SLAVE").unwrap();
+
+    // Without the option rloader leaves replication alone; a dump without
+    // --source-data asks for nothing.
+    let plain = tmp.path().join("plain");
+    run_ok(rdumper().args(a.conn_args()).args(["-B", "sd", "-o"]).arg(&plain));
+    assert!(!read_text(&plain.join("metadata")).contains("myloader_exec_"));
+    let out = run(rdumper().args(a.conn_args()).args(["-B", "sd", "--source-data", "start_everything", "-o"]).arg(tmp.path().join("bad")));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("start_everything"));
+}
