@@ -192,6 +192,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "BYTES", help_heading = "Statement Options")]
     pub max_statement_size: Option<String>,
 
+    /// After the load, make the dump's GTIDs executed the server's own
+    /// (MariaDB: gtid_slave_pos; MySQL: gtid_purged)
+    #[arg(long, help_heading = "Execution Options")]
+    pub set_gtid_purged: bool,
+
     /// After the load, run the replication statements the dump's metadata
     /// asks for (written by rdumper/mydumper --source-data)
     #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1", help_heading = "Execution Options")]

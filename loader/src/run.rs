@@ -99,6 +99,9 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         common::progress::human_bytes(shared.bytes.load(Ordering::Relaxed)),
         started.elapsed().as_secs_f64()
     );
+    if load.set_gtid_purged {
+        set_gtid_purged(&mut control, &summary.gtids)?;
+    }
     if load.source_data.is_some_and(|n| n > 0) {
         let mut ran = 0;
         for entries in &summary.sources {
@@ -113,6 +116,23 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `--set-gtid-purged`: the server loaded counts the dump's GTIDs as its
+/// own history (MariaDB: `gtid_slave_pos`; MySQL: `gtid_purged`), so that a
+/// replica set up from it starts after them.
+fn set_gtid_purged(control: &mut mysql::Conn, gtids: &[String]) -> Result<()> {
+    let [gtid] = gtids else {
+        bail!("--set-gtid-purged: {} dumps with GTIDs loaded; one is needed", gtids.len());
+    };
+    let version: String = control.query_first("SELECT VERSION()")?.unwrap_or_default();
+    let q = if version.to_ascii_lowercase().contains("mariadb") {
+        format!("SET GLOBAL gtid_slave_pos = {}", common::escape::string_literal(gtid))
+    } else {
+        format!("SET @@GLOBAL.GTID_PURGED = {}", common::escape::string_literal(gtid))
+    };
+    log::info!("--set-gtid-purged: {q}");
+    control.query_drop(&q).map_err(|e| anyhow::anyhow!("--set-gtid-purged: `{q}`: {}", server_message(&e)))
 }
 
 fn selection(cli: &Cli, config: &Config) -> Result<Selection> {

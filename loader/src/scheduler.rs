@@ -82,6 +82,8 @@ pub struct Summary {
     pub tables: usize,
     /// The live keys of each dump's [source] section (for `--source-data`).
     pub sources: Vec<Vec<(String, String)>>,
+    /// Each dump's GTIDs executed (for `--set-gtid-purged`).
+    pub gtids: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -932,6 +934,9 @@ impl<'a> Scheduler<'a> {
         self.summary.tables += d.tables.values().filter(|t| t.status == TableStatus::Ready).count();
         if !d.metadata.source_entries.is_empty() {
             self.summary.sources.push(d.metadata.source_entries.clone());
+        }
+        if let Some(g) = d.metadata.source.as_ref().map(|s| s.gtid.trim()).filter(|g| !g.is_empty()) {
+            self.summary.gtids.push(g.to_string());
         }
         log::info!(
             "dump {} loaded: {} tables in {:.1}s",

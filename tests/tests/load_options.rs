@@ -717,3 +717,31 @@ fn post_actions_in_parallel_by_kind() {
         assert_eq!(w, Some(2));
     }
 }
+
+/// `--set-gtid-purged`: after the load, the server loaded has the dump's
+/// GTIDs as its replication position (MariaDB's gtid_slave_pos). Into a
+/// server of the test's own, since the setting is global.
+#[test]
+fn set_gtid_purged_takes_the_dumps_gtids() {
+    let s = server();
+    let src = s.db_with("lo_gtid", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t VALUES (1), (2)"]);
+    let tmp = tempdir();
+    let dir = tmp.path().join("dump");
+    run_ok(rdumper().args(s.conn_args()).args(["-B", &src.name, "-o"]).arg(&dir));
+    let meta = std::fs::read_to_string(dir.join("metadata")).unwrap();
+    let gtid = meta
+        .lines()
+        .find_map(|l| l.strip_prefix("# executed_gtid_set = \""))
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{meta}"))
+        .to_string();
+    assert!(!gtid.is_empty(), "{meta}");
+    let target = PrivateServer::start();
+    let t = &target.server;
+    let out = run_ok(rloader().args(t.conn_args()).arg("-d").arg(&dir).args(["--set-gtid-purged", "-v", "3"]));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gtid_slave_pos"));
+    let pos: String = t.conn().query_first("SELECT @@GLOBAL.gtid_slave_pos").unwrap().unwrap();
+    assert_eq!(pos, gtid);
+    let n: u64 = t.conn().query_first(format!("SELECT COUNT(*) FROM `{}`.t", src.name)).unwrap().unwrap();
+    assert_eq!(n, 2);
+}
