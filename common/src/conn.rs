@@ -113,15 +113,13 @@ impl ConnectionConfig {
     /// Whether the connections are plain sockets, neither encrypted nor
     /// compressed, so that `common::wire` may read and write them.
     pub fn raw_wire(&self) -> bool {
-        !self.compress && (self.socket.is_some() || self.tls.is_none() || self.tls_refused.load(Ordering::Relaxed))
+        !self.compress && self.tls_in_use().is_none()
     }
 
-    /// The TLS settings of the next TCP connection.
-    fn ssl_opts(&self) -> Option<mysql::SslOpts> {
-        if self.socket.is_some() || self.tls_refused.load(Ordering::Relaxed) {
-            return None;
-        }
-        self.tls.as_ref().map(Tls::ssl_opts)
+    /// The TLS settings connections are made with: none on a socket, or
+    /// once PREFERRED met a server without TLS.
+    fn tls_in_use(&self) -> Option<&Tls> {
+        self.tls.as_ref().filter(|_| self.socket.is_none() && !self.tls_refused.load(Ordering::Relaxed))
     }
 
     /// Where the connection goes, for messages: `socket /x` or `host:port`.
@@ -150,7 +148,7 @@ impl ConnectionConfig {
             b = b.compress(Some(mysql::Compression::default()));
         }
         b = b.db_name(self.database.clone()).enable_cleartext_plugin(self.cleartext);
-        b = b.ssl_opts(self.ssl_opts());
+        b = b.ssl_opts(self.tls_in_use().map(Tls::ssl_opts));
         mysql::Opts::from(b)
     }
 

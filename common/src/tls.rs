@@ -120,8 +120,9 @@ fn check_readable(path: &Path, option: &str) -> Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("{option} {}: cannot read it", path.display()))
 }
 
-/// A PEM file with at least one certificate, or a DER certificate.
-fn check_certificates(path: &Path, option: &str) -> Result<()> {
+/// The bytes of a PEM file with at least one certificate, or of a DER
+/// certificate.
+fn check_certificates(path: &Path, option: &str) -> Result<Vec<u8>> {
     let bytes = check_readable(path, option)?;
     let pem = String::from_utf8_lossy(&bytes).contains("-----BEGIN CERTIFICATE-----");
     // A DER certificate is one ASN.1 SEQUENCE.
@@ -129,7 +130,7 @@ fn check_certificates(path: &Path, option: &str) -> Result<()> {
     if !pem && !der {
         bail!("{option} {}: holds no certificate (expected PEM or DER)", path.display());
     }
-    Ok(())
+    Ok(bytes)
 }
 
 /// `--capath`: every PEM certificate in the directory (and `--ca`'s), in
@@ -138,8 +139,7 @@ fn ca_bundle(ca: Option<&Path>, dir: &Path) -> Result<tempfile::NamedTempFile> {
     use std::io::Write;
     let mut text = String::new();
     if let Some(ca) = ca {
-        check_certificates(ca, "--ca")?;
-        text.push_str(&String::from_utf8_lossy(&check_readable(ca, "--ca")?));
+        text.push_str(&String::from_utf8_lossy(&check_certificates(ca, "--ca")?));
         text.push('\n');
     }
     let entries = std::fs::read_dir(dir).with_context(|| format!("--capath {}: cannot read the directory", dir.display()))?;

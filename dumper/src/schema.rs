@@ -76,9 +76,6 @@ const LOB_TYPES: &[&str] = &[
     "point", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection",
 ];
 
-/// The stand-in table that lets views on views load before the real view:
-/// the first column with its real type (unless MEMORY cannot hold it), the
-/// others `int`.
 /// `--views-as-tables`: a table of the view's columns, each with its type,
 /// character set and collation, and nullability.
 fn view_as_table(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
@@ -88,7 +85,7 @@ fn view_as_table(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
         common::escape::string_literal(&v.db),
         common::escape::string_literal(&v.name)
     );
-    let rows: Vec<Row> = conn.query(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
+    let rows = crate::catalog::rows(conn, &q)?;
     if rows.is_empty() {
         bail!("view {} has no columns to make a table of", v.display());
     }
@@ -112,6 +109,10 @@ fn view_as_table(conn: &mut mysql::Conn, v: &Table) -> Result<String> {
     Ok(format!("CREATE TABLE {} (\n{}\n);\n", ident(&v.name), cols.join(",\n")))
 }
 
+/// The stand-in table that lets views on views load before the real view:
+/// the first column with its real type (unless the engine,
+/// `--table-engine-for-view-dependency`, MEMORY by default, cannot hold
+/// it), the others `int`.
 pub fn view_placeholder(conn: &mut mysql::Conn, v: &Table, engine: &str) -> Result<String> {
     let mut cols = Vec::new();
     for (i, c) in v.columns.iter().enumerate() {

@@ -382,11 +382,7 @@ fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) 
         }
         Ok(())
     });
-    match read {
-        Ok(_) => {}
-        Err(RowsError::Stopped(e)) => return Err(e),
-        Err(e) => return Err(e.into_query_error()),
-    }
+    read.map_err(RowsError::into_query_error)?;
     let (rows, max_statement) = w.finish()?;
     log::info!(
         "{} {}: {rows} rows by {}",

@@ -7,6 +7,7 @@
 //! `SOURCE_AUTO_POSITION = 1` the replica starts from the dump's GTIDs.
 
 use anyhow::{bail, Result};
+use common::keyfile::unquote;
 
 /// The statements for one `[source]` section's live keys, in order.
 pub fn statements(entries: &[(String, String)]) -> Result<Vec<String>> {
@@ -68,16 +69,6 @@ pub fn statements(entries: &[(String, String)]) -> Result<Vec<String>> {
         out.push("START SLAVE".to_string());
     }
     Ok(out)
-}
-
-fn unquote(v: &str) -> &str {
-    let v = v.trim();
-    for q in ['"', '\''] {
-        if let Some(inner) = v.strip_prefix(q).and_then(|r| r.strip_suffix(q)) {
-            return inner;
-        }
-    }
-    v
 }
 
 #[cfg(test)]
