@@ -63,6 +63,13 @@ impl Server {
         vec!["-S".into(), self.socket.display().to_string(), "-u".into(), self.user.clone()]
     }
 
+    /// Connection flags over TCP as one of the users `scripts/test-db.sh`
+    /// creates with the password `rdump-secret` (rdump_pw, rdump_tls,
+    /// rdump_x509).
+    pub fn tcp_args_as(&self, user: &str) -> Vec<String> {
+        vec!["-h".into(), self.host.clone(), "-P".into(), self.port.to_string(), "-u".into(), user.into(), "-p".into(), "rdump-secret".into()]
+    }
+
     /// Connection flags over TCP.
     pub fn tcp_args(&self) -> Vec<String> {
         vec!["-h".into(), self.host.clone(), "-P".into(), self.port.to_string(), "-u".into(), self.user.clone()]

@@ -71,7 +71,8 @@ fn lost_connection_names_table_and_chunk_and_leaves_no_metadata() {
     s.fixtures();
     lost_connection_case(&s, s.conn_args(), "rdumper-kill-me");
     // Over TLS, where the client library reads the rows.
-    let tls = vec!["-h".into(), s.host.clone(), "-P".into(), s.port.to_string(), "-u".into(), "rdump_tls".into(), "-p".into(), "rdump-secret".into(), "--ssl".into()];
+    let mut tls = s.tcp_args_as("rdump_tls");
+    tls.push("--ssl".into());
     lost_connection_case(&s, tls, "rdumper-kill-tls");
 }
 

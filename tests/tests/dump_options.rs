@@ -77,6 +77,17 @@ fn read_text(p: &std::path::Path) -> String {
     s
 }
 
+/// The rows in the INSERT data files of `table` in dump `dir`: a row
+/// starts a statement (`VALUES(`) or follows one (`\n,(`).
+fn insert_rows(dir: &std::path::Path, table: &str) -> usize {
+    names(dir)
+        .iter()
+        .filter(|n| n.ends_with(".sql") && n.contains(&format!(".{table}.0")))
+        .map(|n| read_text(&dir.join(n)))
+        .map(|text| text.matches("\n,(").count() + text.matches("VALUES(").count())
+        .sum()
+}
+
 #[test]
 fn non_transactional_tables_are_dumped_under_the_lock() {
     let s = server();
@@ -728,12 +739,7 @@ fn max_threads_per_table_caps_one_tables_readers() {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert!(child.wait().unwrap().success());
-        let data: usize = names(&tmp.path().join("d"))
-            .iter()
-            .filter(|n| n.ends_with(".sql") && n.contains(".t.0"))
-            .map(|n| read_text(&tmp.path().join("d").join(n)).matches("\n,(").count() + read_text(&tmp.path().join("d").join(n)).matches("VALUES(").count())
-            .sum();
-        assert_eq!(data, 4000);
+        assert_eq!(insert_rows(&tmp.path().join("d"), "t"), 4000);
         most
     };
     assert_eq!(most_at_once(&["--max-threads-per-table", "1"]), 1);
@@ -748,11 +754,7 @@ fn sync_wait_is_set_on_every_connection() {
     let db = s.db_with("syncwait", &["CREATE TABLE {db}.t (id INT PRIMARY KEY)", "INSERT INTO {db}.t SELECT seq FROM {db}.seq_1_to_100"]);
     let rows = |extra: &[&str]| -> usize {
         let (_t, dir) = dump_dir(&s, &[&["-B", db.name.as_str(), "-t", "3", "-r", "10", "--where", "@@wsrep_sync_wait = 1"][..], extra].concat());
-        names(&dir)
-            .iter()
-            .filter(|n| n.contains(".t.0"))
-            .map(|n| read_text(&dir.join(n)).matches("\n,(").count() + read_text(&dir.join(n)).matches("VALUES(").count())
-            .sum()
+        insert_rows(&dir, "t")
     };
     assert_eq!(rows(&[]), 0);
     assert_eq!(rows(&["--sync-wait", "1"]), 100);

@@ -25,11 +25,6 @@ fn tls_file(s: &Server, name: &str) -> String {
     p.display().to_string()
 }
 
-/// Connection flags over TCP as `user` (password `rdump-secret`).
-fn as_user(s: &Server, user: &str) -> Vec<String> {
-    vec!["-h".into(), s.host.clone(), "-P".into(), s.port.to_string(), "-u".into(), user.into(), "-p".into(), "rdump-secret".into()]
-}
-
 fn compare(s: &Server, source: &str, copy: &str) {
     let mut c = s.conn();
     let mut src = table_sums(&mut c, source);
@@ -66,7 +61,7 @@ fn torture_round_trip_over_tls() {
         let dir = tmp.path().join("dump");
         run_ok(
             rdumper()
-                .args(as_user(&s, "rdump_tls"))
+                .args(s.tcp_args_as("rdump_tls"))
                 .args(["--ca", &ca, "-B", "torture", "-G", "-E", "-R", "-x", TORTURE, "-t", "3", "-r", "500"])
                 .args(["--format", format, "-o"])
                 .arg(&dir),
@@ -74,7 +69,7 @@ fn torture_round_trip_over_tls() {
         let copy = s.unique_db("tls_copy");
         run_ok(
             rloader()
-                .args(as_user(&s, "rdump_tls"))
+                .args(s.tcp_args_as("rdump_tls"))
                 .args(["--ssl-mode", "VERIFY_IDENTITY", "--ca", &ca, "-C", "-t", "3", "-d"])
                 .arg(&dir)
                 .args(["-B", &copy.name, "-s", "torture"]),
@@ -91,7 +86,7 @@ fn stream_over_tls_and_compressed_socket_dump() {
     s.fixtures();
     let copy = s.unique_db("tls_stream");
     let mut dumper = rdumper()
-        .args(as_user(&s, "rdump_tls"))
+        .args(s.tcp_args_as("rdump_tls"))
         .args(["--ssl", "-B", "sakila", "-G", "-E", "-R", "--stream", "-t", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -99,7 +94,7 @@ fn stream_over_tls_and_compressed_socket_dump() {
         .unwrap();
     let pipe = dumper.stdout.take().unwrap();
     let loader = rloader()
-        .args(as_user(&s, "rdump_tls"))
+        .args(s.tcp_args_as("rdump_tls"))
         .args(["--ssl", "--stream", "-B", &copy.name, "-s", "sakila"])
         .stdin(Stdio::from(pipe))
         .output()
@@ -132,13 +127,13 @@ fn client_certificate_from_options_and_option_file() {
     let dir = tmp.path().join("dump");
     run_ok(
         rdumper()
-            .args(as_user(&s, "rdump_x509"))
+            .args(s.tcp_args_as("rdump_x509"))
             .args(["--ssl-mode", "VERIFY_CA", "--ca", &ca, "--cert", &cert, "--key", &key, "-B", &src.name, "-o"])
             .arg(&dir),
     );
     // Without the certificate the server refuses the user.
     fails_with(
-        rdumper().args(as_user(&s, "rdump_x509")).args(["--ssl", "-B", &src.name, "-o"]).arg(tmp.path().join("nocert")),
+        rdumper().args(s.tcp_args_as("rdump_x509")).args(["--ssl", "-B", &src.name, "-o"]).arg(tmp.path().join("nocert")),
         &["cannot connect to", "rdump_x509", "Access denied"],
     );
 
@@ -178,28 +173,28 @@ fn tls_failures_are_clear() {
     assert!(made.status.success(), "openssl: {}", stderr(&made));
     let other = other.display().to_string();
     let err = fails_with(
-        rdumper().args(as_user(&s, "rdump_tls")).args(["--ca", &other, "-B", &src.name, "-o"]).arg(&out),
+        rdumper().args(s.tcp_args_as("rdump_tls")).args(["--ca", &other, "-B", &src.name, "-o"]).arg(&out),
         &["cannot connect to", "TLS failed"],
     );
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     // REQUIRED does not check the certificate: the same CA is no obstacle.
     let ok = tmp.path().join("required");
-    run_ok(rdumper().args(as_user(&s, "rdump_tls")).args(["--ssl-mode", "REQUIRED", "--ca", &other, "-B", &src.name, "-o"]).arg(&ok));
+    run_ok(rdumper().args(s.tcp_args_as("rdump_tls")).args(["--ssl-mode", "REQUIRED", "--ca", &other, "-B", &src.name, "-o"]).arg(&ok));
 
-    fails_with(rdumper().args(as_user(&s, "rdump_tls")).args(["-B", &src.name, "-o"]).arg(&out), &["rdump_tls", "Access denied"]);
-    fails_with(rloader().args(as_user(&s, "rdump_tls")).args(["--ssl-mode", "DISABLED", "-d"]).arg(&ok), &["Access denied"]);
-    fails_with(rdumper().args(as_user(&s, "rdump_tls")).args(["--ssl-mode", "sometimes", "-o"]).arg(&out), &["--ssl-mode", "sometimes"]);
+    fails_with(rdumper().args(s.tcp_args_as("rdump_tls")).args(["-B", &src.name, "-o"]).arg(&out), &["rdump_tls", "Access denied"]);
+    fails_with(rloader().args(s.tcp_args_as("rdump_tls")).args(["--ssl-mode", "DISABLED", "-d"]).arg(&ok), &["Access denied"]);
+    fails_with(rdumper().args(s.tcp_args_as("rdump_tls")).args(["--ssl-mode", "sometimes", "-o"]).arg(&out), &["--ssl-mode", "sometimes"]);
     fails_with(
-        rdumper().args(as_user(&s, "rdump_tls")).args(["--ca", "/nonexistent/ca.pem", "-o"]).arg(&out),
+        rdumper().args(s.tcp_args_as("rdump_tls")).args(["--ca", "/nonexistent/ca.pem", "-o"]).arg(&out),
         &["--ca /nonexistent/ca.pem"],
     );
-    fails_with(rloader().args(as_user(&s, "rdump_tls")).args(["--cert", &tls_file(&s, "client-cert.pem"), "-d"]).arg(&ok), &["--cert needs --key"]);
-    fails_with(rdumper().args(as_user(&s, "rdump_tls")).args(["--tls-version", "TLSv1.1", "-o"]).arg(&out), &["--tls-version", "TLSv1.2"]);
-    fails_with(rdumper().args(as_user(&s, "rdump_tls")).args(["--ssl", "--cipher", "RC4-MD5", "-o"]).arg(&out), &["--cipher", "RC4-MD5"]);
+    fails_with(rloader().args(s.tcp_args_as("rdump_tls")).args(["--cert", &tls_file(&s, "client-cert.pem"), "-d"]).arg(&ok), &["--cert needs --key"]);
+    fails_with(rdumper().args(s.tcp_args_as("rdump_tls")).args(["--tls-version", "TLSv1.1", "-o"]).arg(&out), &["--tls-version", "TLSv1.2"]);
+    fails_with(rdumper().args(s.tcp_args_as("rdump_tls")).args(["--ssl", "--cipher", "RC4-MD5", "-o"]).arg(&out), &["--cipher", "RC4-MD5"]);
     // One TLS version, one cipher suite: still a working connection.
     run_ok(
         rdumper()
-            .args(as_user(&s, "rdump_tls"))
+            .args(s.tcp_args_as("rdump_tls"))
             .args(["--ssl", "--tls-version", "TLSv1.2", "--cipher", "ECDHE-ECDSA-AES128-GCM-SHA256", "-B", &src.name, "-o"])
             .arg(tmp.path().join("tls12")),
     );
