@@ -4,6 +4,7 @@
 
 pub mod argv;
 pub mod cancel;
+pub mod checksum;
 pub mod compress;
 pub mod config;
 pub mod daemon;

@@ -27,6 +27,11 @@ impl TableFilter {
         })
     }
 
+    /// Whether neither `-T` nor `-O` was given.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.omit.is_empty()
+    }
+
     /// Whether `-T` was given.
     pub fn has_tables_list(&self) -> bool {
         !self.tables.is_empty()

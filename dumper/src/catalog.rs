@@ -104,6 +104,9 @@ pub struct Database {
     pub tables: Vec<Table>,
     /// Functions and procedures (`-R`), then events (`-E`).
     pub post: Vec<Routine>,
+    /// Every base table of the database is dumped (no filter, ignored
+    /// engine or `-U` left one out): its triggers are all in the dump.
+    pub all_tables: bool,
 }
 
 #[derive(Debug, Default)]
@@ -265,16 +268,21 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
         ),
     )?;
     let mut by_db: BTreeMap<String, Vec<Table>> = BTreeMap::new();
+    // Base tables of each database, and those taken.
+    let mut base: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for r in &table_rows {
         let (db, name) = (text(&r[0]), text(&r[1]));
-        if !f.object(&db, &name) {
-            continue;
-        }
         let kind = match text(&r[2]).to_ascii_uppercase().as_str() {
             "VIEW" | "SYSTEM VIEW" => ObjectKind::View,
             "SEQUENCE" => ObjectKind::Sequence,
             _ => ObjectKind::Table,
         };
+        if kind == ObjectKind::Table {
+            base.entry(db.clone()).or_default().0 += 1;
+        }
+        if !f.object(&db, &name) {
+            continue;
+        }
         if kind == ObjectKind::View && opts.no_views {
             continue;
         }
@@ -319,6 +327,9 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
             && ["general_log", "slow_log", "innodb_index_stats", "innodb_table_stats", "transaction_registry"]
                 .contains(&name.to_ascii_lowercase().as_str());
         let skip_data = opts.no_data || system_log || engine.eq_ignore_ascii_case("MRG_MYISAM");
+        if kind == ObjectKind::Table && !from_view {
+            base.entry(db.clone()).or_default().1 += 1;
+        }
         by_db.entry(db.clone()).or_default().push(Table {
             db_form: names.file_name_form(&db),
             name_form: names.file_name_form(&name),
@@ -342,7 +353,8 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
         if tables.is_empty() && post.is_empty() && !schema_create {
             continue;
         }
-        catalog.databases.push(Database { form: names.file_name_form(&db), name: db, schema_create, tables, post });
+        let all_tables = base.get(&db).is_none_or(|(all, taken)| all == taken);
+        catalog.databases.push(Database { form: names.file_name_form(&db), name: db, schema_create, tables, post, all_tables });
     }
     Ok(catalog)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use common::checksum::{ChecksumArgs, Kinds};
 use common::escape::FieldFormat;
 use common::naming::Compression;
 use common::options::{parse_size, AppArgs, ConnectionArgs};
@@ -40,6 +41,9 @@ pub struct Cli {
 
     #[command(flatten)]
     pub daemon: DaemonArgs,
+
+    #[command(flatten)]
+    pub checksums: ChecksumArgs,
 
     #[command(flatten)]
     pub app: AppArgs,
@@ -181,12 +185,6 @@ pub struct ObjectArgs {
     /// Dump stored procedures and functions
     #[arg(short = 'R', long)]
     pub routines: bool,
-    /// Write each table's CHECKSUM TABLE into the metadata
-    #[arg(long, visible_alias = "table-checksums")]
-    pub data_checksums: bool,
-    /// Write checksums into the metadata (data checksums)
-    #[arg(short = 'M', long)]
-    pub checksum_all: bool,
     /// Server errors (codes, comma-separated) that skip the object they hit
     /// with a warning instead of failing the dump, e.g. 1146 for a table
     /// dropped while the dump runs
@@ -478,7 +476,8 @@ pub struct Options {
     pub triggers: bool,
     pub events: bool,
     pub routines: bool,
-    pub data_checksums: bool,
+    /// The checksums recorded in the metadata.
+    pub checksums: Kinds,
     pub rows: Rows,
     pub chunk_filesize_mb: u64,
     pub statement_size: usize,
@@ -699,7 +698,7 @@ impl Cli {
             triggers: self.objects.triggers,
             events: self.objects.events,
             routines: self.objects.routines,
-            data_checksums: self.objects.data_checksums || self.objects.checksum_all,
+            checksums: self.checksums.kinds().map_err(anyhow::Error::msg)?,
             rows: match &self.statement.rows {
                 Some(r) => parse_rows(r)?,
                 None => Rows::Auto,

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use common::compress::WriteMode;
 use common::conn::ConnectionConfig;
-use common::metadata::{Metadata, QuoteChar, TableMeta};
+use common::checksum::{hex, DatabaseChecksums, Wanted};
+use common::metadata::{DatabaseMeta, Metadata, QuoteChar, TableMeta};
 use common::naming::{DumpFile, FileNameMapper};
 use common::spare::SpareFiles;
 use mysql::prelude::Queryable;
@@ -285,6 +286,7 @@ fn dump(
         total_rows_estimate: data_tasks.iter().map(|t| t.table.rows_estimate).sum(),
         raw_wire: cfg.raw_wire(),
         disk: opts.disk_limits.map(|l| crate::disk::DiskGuard::new(&out.dir, l)),
+        schema_sums: Default::default(),
     };
 
     std::thread::scope(|s| -> Result<()> {
@@ -309,11 +311,14 @@ fn dump(
     }
 
     // The metadata: sections sorted by the real `db`.`table`.
+    let sums = std::mem::take(&mut *ctx.schema_sums.lock().unwrap_or_else(|p| p.into_inner()));
     let mut sections: Vec<(String, TableMeta)> = tasks
         .iter()
         .map(|t| {
             let tb = &t.table;
             let key = format!("{}.{}", common::escape::ident(&tb.db), common::escape::ident(&tb.name));
+            let (schema_checksum, indexes_checksum, triggers_checksum) =
+                sums.get(&tb.db).map(|s| table_checksums(opts, tb, s)).unwrap_or_default();
             let meta = TableMeta {
                 db: tb.db_form.clone(),
                 table: tb.name_form.clone(),
@@ -322,7 +327,9 @@ fn dump(
                 is_view: tb.kind == ObjectKind::View,
                 is_sequence: tb.kind == ObjectKind::Sequence,
                 data_checksum: t.checksum.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-                ..TableMeta::default()
+                schema_checksum,
+                indexes_checksum,
+                triggers_checksum,
             };
             (key, meta)
         })
@@ -331,6 +338,14 @@ fn dump(
         sections.sort_by(|a, b| a.0.cmp(&b.0));
     }
     meta.tables = sections.into_iter().map(|(_, m)| m).collect();
+    meta.databases = cat
+        .databases
+        .iter()
+        .filter_map(|db| {
+            let entries = database_checksums(opts, db, sums.get(&db.name)?);
+            (!entries.is_empty()).then(|| DatabaseMeta { db: db.name.clone(), entries })
+        })
+        .collect();
     meta.max_statement_size = Some(ctx.max_statement.load(Ordering::SeqCst));
     meta.num_sequences = Some(tasks.iter().filter(|t| t.table.kind == ObjectKind::Sequence).count() as u64);
     meta.finished = Some(now());
@@ -386,7 +401,14 @@ fn phases(
 ) -> Result<()> {
     let queue = jobs.queue;
     // Phase 1, under the lock: schemas, routines, sequences, and the data of
-    // tables without transactions.
+    // tables without transactions; the definitions' checksums first, as
+    // they were when the schemas were written.
+    for db in &cat.databases {
+        let wanted = checksums_wanted(opts, db);
+        if wanted.any() {
+            queue.push(Job::Checksums { db: db.name.clone(), wanted });
+        }
+    }
     for db in &cat.databases {
         if db.schema_create {
             queue.push(Job::SchemaCreate { db: db.name.clone(), form: db.form.clone() });
@@ -439,6 +461,73 @@ fn phases(
     }
     jobs.wait(main);
     Ok(())
+}
+
+/// What to read of a database for the checksums the metadata records of
+/// what is dumped of it.
+fn checksums_wanted(opts: &Options, db: &catalog::Database) -> Wanted {
+    let k = opts.checksums;
+    let schemas = !opts.no_schemas;
+    let has = |kind: ObjectKind| db.tables.iter().any(|t| t.kind == kind);
+    Wanted {
+        columns: schemas
+            && ((k.table && (has(ObjectKind::Table) || has(ObjectKind::Sequence))) || (k.view && has(ObjectKind::View))),
+        indexes: schemas
+            && k.index
+            && !opts.skip_indexes
+            && db.tables.iter().any(|t| t.kind != ObjectKind::View && !t.from_view),
+        views: schemas && k.view && has(ObjectKind::View),
+        triggers: schemas && opts.triggers && ((k.triggers && db.all_tables) || k.table_triggers),
+        schema: k.database && db.schema_create,
+        routines: k.routines && opts.routines,
+        events: k.events && opts.events,
+    }
+}
+
+/// A table's or view's `schema_checksum`, `indexes_checksum` and
+/// `triggers_checksum`.
+fn table_checksums(
+    opts: &Options,
+    t: &catalog::Table,
+    sums: &DatabaseChecksums,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let k = opts.checksums;
+    if opts.no_schemas {
+        return (None, None, None);
+    }
+    match t.kind {
+        // A view dumped as a table is created from its columns.
+        ObjectKind::Table => (
+            k.table.then(|| sums.table(&t.name)),
+            (k.index && !opts.skip_indexes && !t.from_view).then(|| sums.indexes(&t.name)),
+            (k.table_triggers && opts.triggers && !t.from_view).then(|| sums.table_triggers(&t.name)),
+        ),
+        ObjectKind::View => (k.view.then(|| sums.view(&t.name)), None, None),
+        // A sequence's columns and (no) indexes, as mydumper records them.
+        ObjectKind::Sequence => {
+            (k.table.then(|| sums.table(&t.name)), (k.index && !opts.skip_indexes).then(|| sums.indexes(&t.name)), None)
+        }
+    }
+}
+
+/// A database section's checksums, in mydumper's order.
+fn database_checksums(opts: &Options, db: &catalog::Database, sums: &DatabaseChecksums) -> Vec<(String, String)> {
+    let k = opts.checksums;
+    let mut entries = Vec::new();
+    let mut add = |key: &str, on: bool, value: String| {
+        if on {
+            entries.push((key.to_string(), value));
+        }
+    };
+    add("schema_checksum", k.database && db.schema_create, hex(sums.schema));
+    add("post_checksum", k.routines && opts.routines, hex(sums.routines));
+    add("events_checksum", k.events && opts.events, hex(sums.events));
+    add(
+        "triggers_checksum",
+        k.triggers && opts.triggers && db.all_tables && !opts.no_schemas,
+        sums.all_triggers(),
+    );
+    entries
 }
 
 /// The main thread's view of the workers.

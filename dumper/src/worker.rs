@@ -3,11 +3,13 @@
 //! triggers, sequences) from a shared queue. The first failure stops every
 //! worker.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use common::checksum::DatabaseChecksums;
 use common::escape::{ident, ValueKind};
 use common::naming::{ChunkId, DataExt, DumpFile};
 use crossbeam_channel::{Receiver, Sender};
@@ -96,6 +98,8 @@ pub enum Job {
     Chunk(Arc<TableTask>, Chunk),
     View(Arc<TableTask>),
     Triggers(Arc<TableTask>),
+    /// The definitions' checksums of one database, for the metadata.
+    Checksums { db: String, wanted: common::checksum::Wanted },
 }
 
 impl Job {
@@ -109,6 +113,7 @@ impl Job {
             Job::Chunk(t, c) => format!("{} {}", t.table.display(), c.describe(t.table.key.as_ref().map(|k| k.column.as_str()))),
             Job::View(t) => format!("view {}", t.table.display()),
             Job::Triggers(t) => format!("triggers of {}", t.table.display()),
+            Job::Checksums { db, .. } => format!("checksums of the definitions in {}", ident(db)),
         }
     }
 }
@@ -182,6 +187,8 @@ pub struct Ctx<'a> {
     pub raw_wire: bool,
     /// `--disk-limits`.
     pub disk: Option<crate::disk::DiskGuard>,
+    /// Checksums of the databases' definitions, by database.
+    pub schema_sums: Mutex<HashMap<String, DatabaseChecksums>>,
 }
 
 impl Ctx<'_> {
@@ -318,11 +325,17 @@ fn run_job(conn: &mut mysql::Conn, ctx: &Ctx, job: &Job) -> Result<()> {
         }
         Job::PlanData(t) => plan_table(conn, ctx, t),
         Job::Chunk(t, c) => dump_chunk(conn, ctx, t, c),
+        Job::Checksums { db, wanted } => {
+            let sums = DatabaseChecksums::read(conn, db, *wanted)
+                .map_err(|e| common::conn::QueryError::during(&e, "reading the definitions' checksums"))?;
+            ctx.schema_sums.lock().unwrap_or_else(|p| p.into_inner()).insert(db.clone(), sums);
+            Ok(())
+        }
     }
 }
 
 fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<()> {
-    if ctx.opts.data_checksums {
+    if ctx.opts.checksums.data {
         let r: Option<mysql::Row> = conn
             .query_first(format!("CHECKSUM TABLE {}", t.table.qualified()))
             .map_err(|e| common::conn::QueryError::during(&e, "CHECKSUM TABLE"))?;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser};
+use common::checksum::ChecksumArgs;
 use common::options::{AppArgs, ConnectionArgs};
 
 #[derive(Parser, Debug)]
@@ -18,6 +19,8 @@ pub struct Cli {
     pub conn: ConnectionArgs,
     #[command(flatten)]
     pub load: LoadArgs,
+    #[command(flatten)]
+    pub checksums: ChecksumArgs,
     #[command(flatten)]
     pub app: AppArgs,
 }
@@ -294,7 +297,8 @@ pub struct LoadArgs {
     #[arg(long, help_heading = "Execution Options")]
     pub sync_before_add_index: bool,
 
-    /// Verify table checksums recorded in the metadata: FAIL (bare), WARN (default), SKIP
+    /// Check the checksums the metadata records (data, definitions) after
+    /// the load: FAIL (bare), WARN (default), SKIP
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "WARN", default_missing_value = "FAIL", value_parser = parse_checksum, help_heading = "Execution Options")]
     pub checksum: ChecksumMode,
 

@@ -170,6 +170,8 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         max_threads_for_schema_creation: load.max_threads_for_schema_creation,
         max_threads_for_post_actions: load.max_threads_for_post_actions,
         checksum: load.checksum,
+        checks: cli.checksums.checks().map_err(anyhow::Error::msg)?,
+        skip_indexes: load.skip_indexes,
         max_threads_per_table: load.max_threads_per_table,
         config_session,
     })

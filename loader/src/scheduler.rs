@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+use common::checksum::{hex, same, DatabaseChecksums, Wanted};
 use common::metadata::Metadata;
 use common::naming::{ChunkId, Compression, DataExt, DumpFile};
 use common::pattern::TableFilter;
@@ -69,6 +70,10 @@ pub struct Selection {
     /// `--optimize-keys-batchsize`: indexes per ALTER TABLE (0: all).
     pub optimize_keys_batchsize: usize,
     pub checksum: ChecksumMode,
+    /// Which recorded checksums are checked.
+    pub checks: common::checksum::Kinds,
+    /// `--skip-indexes`: the tables' indexes are not what was dumped.
+    pub skip_indexes: bool,
     pub max_threads_per_table: usize,
     /// `SET SESSION` statements from the option files.
     pub config_session: Vec<String>,
@@ -182,6 +187,8 @@ struct Dump {
     tables: BTreeMap<(String, String), Table>,
     /// Views, triggers, routines: (order, path, db form).
     post: Vec<(u8, PathBuf, String)>,
+    /// The views loaded: (db form, view form).
+    views: Vec<(String, String)>,
     foreign_keys: Stage,
     fk_running: usize,
     post_stage: Stage,
@@ -359,6 +366,7 @@ impl<'a> Scheduler<'a> {
             target_ready: false,
             tables: BTreeMap::new(),
             post: Vec::new(),
+            views: Vec::new(),
             foreign_keys: Stage::NotYet,
             fk_running: 0,
             post_stage: Stage::NotYet,
@@ -555,6 +563,7 @@ impl<'a> Scheduler<'a> {
                 if sel.no_schemas || !self.selected(&format!("{db}.{table}")) {
                     self.delete_unused(&path);
                 } else {
+                    d.views.push((db.clone(), table));
                     d.post.push((2, path, db));
                 }
             }
@@ -947,31 +956,211 @@ impl<'a> Scheduler<'a> {
         Ok(())
     }
 
+    /// Checks the checksums the metadata records of what was loaded: each
+    /// table's data (CHECKSUM TABLE), columns, indexes and triggers, each
+    /// view's definition, and each database's character set, routines,
+    /// events and triggers. A mismatch is a warning, or with FAIL the load's
+    /// error once every checksum was checked.
     fn verify_checksums(&mut self, d: &Dump) -> Result<(), LoadError> {
+        let k = self.sel.checks;
+        let schemas = !self.sel.no_schemas;
+        let mut checks: Vec<Check> = Vec::new();
         for ((db_form, form), t) in &d.tables {
             if t.status != TableStatus::Ready {
                 continue;
             }
-            let Some(meta) = d.metadata.table(db_form, form) else { continue };
-            let Some(expected) = meta.data_checksum.as_deref() else { continue };
+            // A view's stand-in table is checked as the view.
+            let Some(meta) = d.metadata.table(db_form, form).filter(|m| !m.is_view) else { continue };
             let db = self.target(d, db_form);
             let name = t.real_name.clone().or_else(|| meta.real_table_name.clone()).unwrap_or_else(|| form.clone());
-            let q = format!("CHECKSUM TABLE {}.{}", ddl::quote_ident(&db), ddl::quote_ident(&name));
-            let row: Option<mysql::Row> = self.control.query_first(&q).map_err(|e| LoadError::new(format!("`{q}`: {}", common::conn::server_message(&e))))?;
-            let got: Option<u64> = row.and_then(|r| r.get::<Option<u64>, _>(1)).flatten();
-            let got = got.unwrap_or(0).to_string();
-            if !got.eq_ignore_ascii_case(expected.trim()) {
-                let msg = format!("checksum mismatch for `{db}`.`{name}`: the dump recorded {expected}, the loaded table has {got}");
-                if self.sel.checksum == ChecksumMode::Fail {
-                    return Err(LoadError::new(msg));
+            let mut add = |what: What, on: bool, recorded: &Option<String>| {
+                if let Some(r) = recorded.as_deref().filter(|_| on) {
+                    checks.push(Check { db: db.clone(), name: name.clone(), what, recorded: r.trim().to_string() });
                 }
-                log::warn!("{msg}");
-            } else {
-                log::info!("checksum of `{db}`.`{name}` verified");
+            };
+            add(What::Columns, schemas && k.table, &meta.schema_checksum);
+            add(What::Indexes, schemas && k.index && !self.sel.skip_indexes, &meta.indexes_checksum);
+            add(What::TableTriggers, schemas && k.table_triggers && !self.sel.skip_triggers, &meta.triggers_checksum);
+            add(What::Data, k.data && !self.sel.no_data, &meta.data_checksum);
+        }
+        for (db_form, form) in &d.views {
+            let Some(meta) = d.metadata.table(db_form, form) else { continue };
+            if let Some(r) = meta.schema_checksum.as_deref().filter(|_| schemas && k.view) {
+                let name = meta.real_table_name.clone().unwrap_or_else(|| form.clone());
+                checks.push(Check { db: self.target(d, db_form), name, what: What::View, recorded: r.trim().to_string() });
             }
         }
-        Ok(())
+        // A database's own checksums, when what is loaded into its target is
+        // all of it: not several databases into one (-B), nor some of its
+        // tables' triggers (-T, -O, -x).
+        let forms: std::collections::BTreeSet<&String> = d
+            .dbs
+            .keys()
+            .chain(d.tables.keys().map(|(db, _)| db))
+            .chain(d.views.iter().map(|(db, _)| db))
+            .chain(d.post.iter().map(|(_, _, db)| db))
+            .filter(|form| self.db_selected(d, form) && self.sel.tables.database(form))
+            .collect();
+        let selected: Vec<(&String, &String)> =
+            forms.into_iter().map(|form| (form, d.dbs.get(form).map(|(real, _)| real).unwrap_or(form))).collect();
+        let whole_tables = self.sel.tables.is_empty() && self.sel.regex.is_empty();
+        for dm in &d.metadata.databases {
+            let Some((form, real)) = selected.iter().find(|(f, r)| **r == dm.db || **f == dm.db) else { continue };
+            let db = self.target(d, form);
+            if self.sel.target_db.is_some() && selected.len() > 1 {
+                continue;
+            }
+            for (key, value) in &dm.entries {
+                let what = match key.as_str() {
+                    "schema_checksum" if k.database && schema_ok(self.sel, real) => What::Database,
+                    "post_checksum" if k.routines && schemas && !self.sel.skip_post => What::Routines,
+                    "events_checksum" if k.events && schemas && !self.sel.skip_post => What::Events,
+                    "triggers_checksum" if k.triggers && schemas && !self.sel.skip_triggers && whole_tables => What::Triggers,
+                    _ => continue,
+                };
+                checks.push(Check { db: db.clone(), name: String::new(), what, recorded: value.trim().to_string() });
+            }
+        }
+        if checks.is_empty() {
+            return Ok(());
+        }
+
+        let mut wanted: HashMap<&str, Wanted> = HashMap::new();
+        for c in &checks {
+            let w = wanted.entry(c.db.as_str()).or_default();
+            match c.what {
+                What::Columns => w.columns = true,
+                What::Indexes => w.indexes = true,
+                What::View => w.views = true,
+                What::TableTriggers | What::Triggers => w.triggers = true,
+                What::Database => w.schema = true,
+                What::Routines => w.routines = true,
+                What::Events => w.events = true,
+                What::Data => {}
+            }
+        }
+        let mut sums: HashMap<&str, DatabaseChecksums> = HashMap::new();
+        for (db, w) in wanted.into_iter().filter(|(_, w)| w.any()) {
+            let s = DatabaseChecksums::read(self.control, db, w).map_err(|e| {
+                LoadError::new(format!("reading the checksums of `{db}`: {}", common::conn::server_message(&e)))
+            })?;
+            sums.insert(db, s);
+        }
+
+        let mut mismatches: Vec<String> = Vec::new();
+        for c in &checks {
+            let now = match c.what {
+                What::Data => {
+                    let q = format!("CHECKSUM TABLE {}.{}", ddl::quote_ident(&c.db), ddl::quote_ident(&c.name));
+                    let row: Option<mysql::Row> = self
+                        .control
+                        .query_first(&q)
+                        .map_err(|e| LoadError::new(format!("`{q}`: {}", common::conn::server_message(&e))))?;
+                    let got: Option<u64> = row.and_then(|r| r.get::<Option<u64>, _>(1)).flatten();
+                    got.unwrap_or(0).to_string()
+                }
+                _ => {
+                    let s = &sums[c.db.as_str()];
+                    match c.what {
+                        What::Columns => s.table(&c.name),
+                        What::Indexes => s.indexes(&c.name),
+                        What::View => s.view(&c.name),
+                        What::TableTriggers => s.table_triggers(&c.name),
+                        What::Database => hex(s.schema),
+                        What::Routines => hex(s.routines),
+                        What::Events => hex(s.events),
+                        What::Triggers => s.all_triggers(),
+                        What::Data => unreachable!("handled above"),
+                    }
+                }
+            };
+            let object = if c.name.is_empty() {
+                format!("database `{}`", c.db)
+            } else {
+                format!("`{}`.`{}`", c.db, c.name)
+            };
+            if same(&c.recorded, &now) {
+                log::info!("{} checksum of {object} verified", c.what.label());
+                continue;
+            }
+            let msg = match c.what {
+                What::Data => format!(
+                    "checksum mismatch for {object}: the dump recorded {}, the loaded table has {now}",
+                    c.recorded
+                ),
+                _ => format!(
+                    "{} checksum mismatch for {object}: the dump recorded {}, the load has {now}",
+                    c.what.label(),
+                    c.recorded
+                ),
+            };
+            if self.sel.checksum == ChecksumMode::Fail {
+                log::error!("{msg}");
+            } else {
+                log::warn!("{msg}");
+            }
+            mismatches.push(msg);
+        }
+        match mismatches.len() {
+            0 => {
+                log::info!("{} checksums verified", checks.len());
+                Ok(())
+            }
+            n if self.sel.checksum == ChecksumMode::Fail => {
+                let more = if n > 1 { format!(" (and {} more mismatches)", n - 1) } else { String::new() };
+                Err(LoadError::new(format!("{}{more}", mismatches[0])))
+            }
+            n => {
+                log::warn!("{n} of {} checksums did not match", checks.len());
+                Ok(())
+            }
+        }
     }
+}
+
+/// A checksum the metadata records, to check against the load.
+struct Check {
+    /// The target database.
+    db: String,
+    /// The table or view (empty for a database's own).
+    name: String,
+    what: What,
+    recorded: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum What {
+    Data,
+    Columns,
+    Indexes,
+    TableTriggers,
+    View,
+    Database,
+    Routines,
+    Events,
+    Triggers,
+}
+
+impl What {
+    fn label(self) -> &'static str {
+        match self {
+            What::Data => "data",
+            What::Columns => "structure",
+            What::Indexes => "index",
+            What::TableTriggers | What::Triggers => "trigger",
+            What::View => "view",
+            What::Database => "database character set",
+            What::Routines => "routine",
+            What::Events => "event",
+        }
+    }
+}
+
+/// Whether the target of database `real` was created as the dump created
+/// it (its own name, so its own `-schema-create.sql`), so that its
+/// character set and collation are the dumped ones.
+fn schema_ok(sel: &Selection, real: &str) -> bool {
+    sel.target_db.as_deref().is_none_or(|t| t == real)
 }
 
 fn table_rows(m: &Metadata, db: &str, table: &str) -> u64 {

@@ -42,6 +42,8 @@ fn assert_loaded(out: &Output) {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "rloader failed with {}: {err}", out.status);
     assert!(err.contains("restore completed"), "no completion report: {err}");
+    // The definitions' checksums mydumper recorded agree with the load.
+    assert!(!err.contains("checksum mismatch"), "{err}");
 }
 
 fn assert_tables(db: &str, want: &BTreeMap<String, TableSum>) {
