@@ -91,6 +91,10 @@ pub struct AppArgs {
     /// Log one JSON object per line (time, level, program, message)
     #[arg(long)]
     pub machine_log_json: bool,
+    /// Change nothing: rdumper lists what it would dump (no lock, no
+    /// files); rloader reads and checks the whole dump without a server
+    #[arg(long)]
+    pub dry_run: bool,
     /// Show help options
     #[arg(short = '?', long, action = ArgAction::Help)]
     pub help: Option<bool>,

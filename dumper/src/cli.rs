@@ -460,6 +460,8 @@ impl StreamMode {
 #[derive(Debug)]
 pub struct Options {
     pub threads: usize,
+    /// `--dry-run`: list what would be dumped, and stop.
+    pub dry_run: bool,
     pub outputdir: Option<PathBuf>,
     pub clear: bool,
     pub dirty: bool,
@@ -677,6 +679,7 @@ impl Cli {
         }
         Ok(Options {
             threads: self.app.worker_count().max(1),
+            dry_run: self.app.dry_run,
             outputdir: self.output.outputdir,
             clear: self.output.clear,
             dirty: self.output.dirty,

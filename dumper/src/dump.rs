@@ -86,6 +86,9 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
         .map_err(|e| common::conn::QueryError::new(&e))?;
     let sql_mode = snapshot::file_sql_mode(&server_mode.unwrap_or_default());
     snapshot::setup_session(&mut main, opts, &sql_mode)?;
+    if opts.dry_run {
+        return dry_run(opts, &mut main);
+    }
 
     let (dir, tmp) = prepare_dir(opts)?;
     let control = Arc::new(Control::default());
@@ -152,6 +155,63 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
     }
     drop(tmp);
     outcome
+}
+
+/// `--dry-run`: the objects a dump would take and the files it would
+/// write of each, from the catalog alone: no lock, no snapshot, no output
+/// directory. The list goes to stdout (stderr with `--stream`, whose stdout
+/// stays empty).
+fn dry_run(opts: &Options, main: &mut mysql::Conn) -> Result<()> {
+    let cat = catalog::load(main, opts, &FileNameMapper::new())?;
+    let mut text = String::new();
+    let (mut tables, mut rows) = (0usize, 0u64);
+    for db in &cat.databases {
+        text.push_str(&format!("database {}", common::escape::ident(&db.name)));
+        if db.schema_create {
+            text.push_str(" (CREATE DATABASE)");
+        }
+        text.push('\n');
+        for t in &db.tables {
+            let mut what: Vec<String> = Vec::new();
+            if !opts.no_schemas {
+                what.push("schema".into());
+            }
+            match t.kind {
+                ObjectKind::Table if !t.skip_data => {
+                    tables += 1;
+                    rows += t.rows_estimate;
+                    what.push(format!("data, about {} rows", t.rows_estimate));
+                }
+                ObjectKind::Table => tables += 1,
+                _ => {}
+            }
+            if opts.triggers && !t.triggers.is_empty() && !opts.no_schemas {
+                what.push(format!("{} triggers", t.triggers.len()));
+            }
+            let kind = match t.kind {
+                ObjectKind::Table if t.from_view => "view as table",
+                ObjectKind::Table => "table",
+                ObjectKind::View => "view",
+                ObjectKind::Sequence => "sequence",
+            };
+            let engine = if t.engine.is_empty() { String::new() } else { format!(" {}", t.engine) };
+            text.push_str(&format!("  {kind} {}{engine}: {}\n", t.display(), what.join(", ")));
+        }
+        for r in &db.post {
+            text.push_str(&format!("  {} {}\n", r.kind.to_ascii_lowercase(), common::escape::ident(&r.name)));
+        }
+    }
+    text.push_str(&format!(
+        "dry run: {} databases, {tables} tables (about {rows} rows) would be dumped; nothing was locked or written\n",
+        cat.databases.len()
+    ));
+    use std::io::Write;
+    let written = if opts.stream.is_some() {
+        std::io::stderr().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().write_all(text.as_bytes())
+    };
+    written.context("cannot write the list")
 }
 
 /// What the dump locks with, for the log.

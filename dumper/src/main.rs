@@ -39,6 +39,7 @@ fn run() -> anyhow::Result<()> {
     let conn = common::conn::ConnectionConfig::from_args(&cli.conn)?;
     let opts = cli.into_options()?;
     match opts.daemon {
+        Some(_) if opts.dry_run => dump::run(&opts, &conn),
         Some(mode) => daemon::run(opts, conn, mode),
         None => dump::run(&opts, &conn),
     }

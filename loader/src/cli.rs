@@ -91,16 +91,19 @@ fn parse_checksum(s: &str) -> Result<ChecksumMode, String> {
 pub enum StreamMode {
     Traditional,
     NoDelete,
+    /// Receive into `-d` and keep the files; load nothing (`--dry-run`).
+    Unpack,
 }
 
 fn parse_stream(s: &str) -> Result<StreamMode, String> {
     Ok(match s.to_ascii_uppercase().as_str() {
         "" | "1" | "TRADITIONAL" => StreamMode::Traditional,
         "2" | "3" | "NO_DELETE" => StreamMode::NoDelete,
-        "NO_STREAM" | "NO_STREAM_AND_NO_DELETE" | "UNPACK" | "4" | "5" | "6" | "7" => {
-            return Err(format!("stream mode {s} is not supported by rloader; use TRADITIONAL or NO_DELETE"))
+        "UNPACK" => StreamMode::Unpack,
+        "NO_STREAM" | "NO_STREAM_AND_NO_DELETE" | "4" | "5" | "6" | "7" => {
+            return Err(format!("stream mode {s} is not supported by rloader; use TRADITIONAL, NO_DELETE or UNPACK"))
         }
-        _ => return Err("expected TRADITIONAL or NO_DELETE".into()),
+        _ => return Err("expected TRADITIONAL, NO_DELETE or UNPACK".into()),
     })
 }
 
@@ -375,7 +378,7 @@ impl LoadArgs {
     }
 
     pub fn delete_streamed(&self) -> bool {
-        !self.no_delete && self.stream != Some(StreamMode::NoDelete)
+        !self.no_delete && self.stream == Some(StreamMode::Traditional)
     }
 
     pub fn ignored_sets(&self) -> Vec<String> {

@@ -4,6 +4,7 @@ mod as_data;
 mod backlog;
 mod cli;
 mod ddl;
+mod dry_run;
 mod exec;
 mod files;
 mod infile;

@@ -32,14 +32,21 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     }
     let selection = selection(&cli, &config)?;
     let conn = ConnectionConfig::from_args(&cli.conn)?;
-    let mut control = conn.connect()?;
+    let dry_run = cli.app.dry_run || load.stream == Some(crate::cli::StreamMode::Unpack);
+    if load.stream == Some(crate::cli::StreamMode::Unpack) && load.directory.is_none() {
+        bail!("--stream=UNPACK keeps the received files: give -d DIR to receive them into");
+    }
+    let mut control = if dry_run { None } else { Some(conn.connect()?) };
     if load.stream.is_none() && load.directory.is_none() {
         bail!("no dump to load: give -d/--directory DIR, or --stream to read one from stdin");
     }
     let workers = cli.app.worker_count().max(1);
-    let server_mode: Option<String> = control
-        .query_first("SELECT @@SESSION.SQL_MODE")
-        .map_err(|e| anyhow::anyhow!("cannot read the server's SQL_MODE: {}", server_message(&e)))?;
+    let server_mode: Option<String> = match control.as_mut() {
+        Some(c) => c
+            .query_first("SELECT @@SESSION.SQL_MODE")
+            .map_err(|e| anyhow::anyhow!("cannot read the server's SQL_MODE: {}", server_message(&e)))?,
+        None => None,
+    };
 
     let receiving = match load.stream {
         Some(_) => Some(Receiving::new(load.directory.as_deref())?),
@@ -81,6 +88,9 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         inserts_as_data: AtomicU64::new(0),
     });
 
+    let Some(mut control) = control else {
+        return check_only(&cli, shared, &selection, workers, receiving);
+    };
     let saved_globals = set_globals(&mut control, &config)?;
     let started = Instant::now();
     let result = load_with_workers(&cli, &conn, &mut control, shared.clone(), &selection, workers, receiving);
@@ -115,6 +125,49 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             log::warn!("--source-data: the dump's metadata asks for no replication statement (dump it with --source-data)");
         }
     }
+    Ok(())
+}
+
+/// `--dry-run`: the input read and checked as a load would read it (see
+/// `dry_run`); a summary on stdout.
+fn check_only(cli: &Cli, shared: Arc<Shared>, selection: &Selection, workers: usize, receiving: Option<Receiving>) -> Result<()> {
+    let started = Instant::now();
+    let (in_tx, in_rx) = unbounded::<Input>();
+    let input = match &receiving {
+        Some(r) => {
+            let fd = std::io::stdin().as_fd().try_clone_to_owned().context("cannot read stdin")?;
+            common::stream::widen_pipe(fd.as_fd());
+            Some(crate::stream::spawn(File::from(fd), r.base.clone(), in_tx, shared.clone()).context("cannot start the stream thread")?)
+        }
+        None => {
+            walk(cli.load.directory.as_deref().expect("checked"), &in_tx)?;
+            drop(in_tx);
+            None
+        }
+    };
+    let totals = crate::dry_run::run(in_rx, selection, &shared, workers).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(h) = input {
+        let _ = h.join();
+    }
+    if let Some(r) = receiving {
+        if let Some(t) = r.temp {
+            drop(t);
+        } else {
+            log::info!("received files are in {}", r.base.display());
+        }
+    }
+    println!(
+        "dry run: {} dump(s) read in {:.1}s: {} databases, {} tables, {} views to create; {} files read ({} statements, {}), {} passed over; nothing was executed",
+        totals.dumps,
+        started.elapsed().as_secs_f64(),
+        totals.databases.len(),
+        totals.tables.len(),
+        totals.views.len(),
+        totals.files,
+        totals.statements,
+        common::progress::human_bytes(totals.bytes),
+        totals.skipped
+    );
     Ok(())
 }
 

@@ -79,6 +79,45 @@ pub struct Selection {
     pub config_session: Vec<String>,
 }
 
+impl Selection {
+    /// Whether the files of `name` (`db.table` or `db`, file-name forms)
+    /// are loaded: `-O` leaves it out, `-T` (when given) and `-x` (when
+    /// given) must take it.
+    pub fn selected(&self, name: &str) -> bool {
+        let listed = match name.split_once('.') {
+            Some((db, table)) => self.tables.database(db) && self.tables.object(db, table),
+            None => self.tables.database(name),
+        };
+        if !listed {
+            return false;
+        }
+        self.regex.is_empty() || self.regex.iter().any(|r| r.is_match(name).unwrap_or(false))
+    }
+
+    /// Whether a file of this kind is loaded, its database (file-name form)
+    /// selected: `-m`, `--no-data`, `--skip-*` and the filters. A
+    /// `-schema-create.sql` file is not loaded with `-B`.
+    pub fn loads(&self, kind: &DumpFile) -> bool {
+        let db = kind.db().unwrap_or("");
+        let object = |table: &str| self.selected(&format!("{db}.{table}"));
+        match kind {
+            DumpFile::SchemaCreate { .. } => {
+                self.tables.database(db) && self.target_db.is_none() && !self.no_schemas && !self.skip_create_database
+            }
+            DumpFile::TableSchema { table, .. } | DumpFile::SequenceSchema { table, .. } => {
+                !self.no_schemas && !self.skip_create_table && object(table)
+            }
+            DumpFile::Data { table, .. } => !self.no_data && object(table),
+            DumpFile::ViewSchema { table, .. } => !self.no_schemas && object(table),
+            DumpFile::Triggers { table, .. } => {
+                !self.no_schemas && !self.skip_triggers && table.as_deref().map_or_else(|| self.selected(db), object)
+            }
+            DumpFile::Post { .. } => !self.no_schemas && !self.skip_post && self.selected(db),
+            _ => false,
+        }
+    }
+}
+
 /// Totals of a finished load.
 #[derive(Debug, Default)]
 pub struct Summary {
@@ -427,20 +466,6 @@ impl<'a> Scheduler<'a> {
         }
     }
 
-    /// Whether the files of `name` (`db.table` or `db`, file-name forms)
-    /// are loaded: `-O` leaves it out, `-T` (when given) and `-x` (when
-    /// given) must take it.
-    fn selected(&self, name: &str) -> bool {
-        let listed = match name.split_once('.') {
-            Some((db, table)) => self.sel.tables.database(db) && self.sel.tables.object(db, table),
-            None => self.sel.tables.database(name),
-        };
-        if !listed {
-            return false;
-        }
-        self.sel.regex.is_empty() || self.sel.regex.iter().any(|r| r.is_match(name).unwrap_or(false))
-    }
-
     /// Whether files of database `db` (file-name form) are selected.
     fn db_selected(&self, d: &Dump, db: &str) -> bool {
         match &self.sel.source_db {
@@ -506,6 +531,7 @@ impl<'a> Scheduler<'a> {
             self.delete_unused(&path);
             return Ok(());
         }
+        let loads = sel.loads(&kind);
         match kind {
             DumpFile::SchemaCreate { .. } => {
                 let real = read_created_database(&path)?.unwrap_or_else(|| db.clone());
@@ -523,7 +549,7 @@ impl<'a> Scheduler<'a> {
                 self.running_tag_later(job, Tag::Database(db), true);
             }
             DumpFile::TableSchema { table, .. } | DumpFile::SequenceSchema { table, .. } => {
-                if sel.no_schemas || sel.skip_create_table || !self.selected(&format!("{db}.{table}")) {
+                if !loads {
                     self.delete_unused(&path);
                     return Ok(());
                 }
@@ -535,14 +561,14 @@ impl<'a> Scheduler<'a> {
             DumpFile::Data { table, chunk, ext, .. } => {
                 if ext == DataExt::Dat {
                     // Served to a LOAD DATA statement of its `.sql` companion.
-                    if sel.no_data || !self.selected(&format!("{db}.{table}")) {
+                    if !loads {
                         self.delete_unused(&path);
                     } else {
                         self.shared.registry.arrived(&path);
                     }
                     return Ok(());
                 }
-                if sel.no_data || !self.selected(&format!("{db}.{table}")) {
+                if !loads {
                     self.delete_unused(&path);
                     return Ok(());
                 }
@@ -560,26 +586,22 @@ impl<'a> Scheduler<'a> {
                 }
             }
             DumpFile::ViewSchema { table, .. } => {
-                if sel.no_schemas || !self.selected(&format!("{db}.{table}")) {
+                if !loads {
                     self.delete_unused(&path);
                 } else {
                     d.views.push((db.clone(), table));
                     d.post.push((2, path, db));
                 }
             }
-            DumpFile::Triggers { table, .. } => {
-                let name = match &table {
-                    Some(t) => format!("{db}.{t}"),
-                    None => db.clone(),
-                };
-                if sel.no_schemas || sel.skip_triggers || !self.selected(&name) {
+            DumpFile::Triggers { .. } => {
+                if !loads {
                     self.delete_unused(&path);
                 } else {
                     d.post.push((1, path, db));
                 }
             }
             DumpFile::Post { .. } => {
-                if sel.no_schemas || sel.skip_post || !self.selected(&db) {
+                if !loads {
                     self.delete_unused(&path);
                 } else {
                     d.post.push((0, path, db));
