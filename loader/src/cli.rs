@@ -305,11 +305,23 @@ pub struct LoadArgs {
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "WARN", default_missing_value = "FAIL", value_parser = parse_checksum, help_heading = "Execution Options")]
     pub checksum: ChecksumMode,
 
+    /// Load only the files an interrupted load of this directory listed in
+    /// its `resume` file
+    #[arg(long, help_heading = "Execution Options")]
+    pub resume: bool,
+
+    /// Stop at once on Ctrl+C or SIGTERM, rolling back the files being
+    /// loaded (by default the first signal lets them finish and writes a
+    /// `resume` file; a second one stops at once)
+    #[arg(short = 'k', long, help_heading = "Execution Options")]
+    pub kill_at_once: bool,
+
     /// Times to retry a transaction after a deadlock or lock wait timeout
     #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Execution Options")]
     pub retry_count: u32,
 
-    /// Read the dump from stdin: TRADITIONAL (bare) deletes loaded files, NO_DELETE keeps them
+    /// Read the dump from stdin: TRADITIONAL (bare) deletes loaded files, NO_DELETE keeps them,
+    /// UNPACK keeps them in -d and loads nothing
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "TRADITIONAL", value_parser = parse_stream, help_heading = "Execution Options")]
     pub stream: Option<StreamMode>,
 

@@ -30,7 +30,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     if load.drop_database && (load.skip_create_database || load.no_schemas) {
         bail!("--drop-database would leave no database to load into with --skip-create-database or --no-schemas");
     }
-    let selection = selection(&cli, &config)?;
+    let mut selection = selection(&cli, &config)?;
     let conn = ConnectionConfig::from_args(&cli.conn)?;
     let dry_run = cli.app.dry_run || load.stream == Some(crate::cli::StreamMode::Unpack);
     if load.stream == Some(crate::cli::StreamMode::Unpack) && load.directory.is_none() {
@@ -39,6 +39,16 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     let mut control = if dry_run { None } else { Some(conn.connect()?) };
     if load.stream.is_none() && load.directory.is_none() {
         bail!("no dump to load: give -d/--directory DIR, or --stream to read one from stdin");
+    }
+    match (&load.stream, &load.directory) {
+        (None, Some(dir)) => {
+            selection.resume = resume_list(dir, load.resume)?;
+            if !load.kill_at_once && !dry_run {
+                selection.resume_file = Some(dir.join(RESUME));
+            }
+        }
+        _ if load.resume => bail!("--resume loads files of a dump directory; it cannot go with --stream"),
+        _ => {}
     }
     let workers = cli.app.worker_count().max(1);
     let server_mode: Option<String> = match control.as_mut() {
@@ -96,6 +106,13 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     let result = load_with_workers(&cli, &conn, &mut control, shared.clone(), &selection, workers, receiving);
     restore_globals(&mut control, &saved_globals);
     let summary = result?;
+    if selection.resume.is_some() {
+        if let Some(dir) = &load.directory {
+            let path = dir.join(RESUME);
+            std::fs::remove_file(&path).with_context(|| format!("the load is complete; cannot remove {}", path.display()))?;
+            log::info!("the interrupted load is complete: {} removed", path.display());
+        }
+    }
     let as_data = shared.inserts_as_data.load(Ordering::Relaxed);
     if as_data > 0 {
         log::info!("{as_data} INSERT statements were sent as LOAD DATA");
@@ -140,7 +157,7 @@ fn check_only(cli: &Cli, shared: Arc<Shared>, selection: &Selection, workers: us
             Some(crate::stream::spawn(File::from(fd), r.base.clone(), in_tx, shared.clone()).context("cannot start the stream thread")?)
         }
         None => {
-            walk(cli.load.directory.as_deref().expect("checked"), &in_tx)?;
+            walk(cli.load.directory.as_deref().expect("checked"), &in_tx, selection.resume.as_ref())?;
             drop(in_tx);
             None
         }
@@ -227,6 +244,8 @@ fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
         skip_indexes: load.skip_indexes,
         max_threads_per_table: load.max_threads_per_table,
         config_session,
+        resume: None,
+        resume_file: None,
     })
 }
 
@@ -275,7 +294,7 @@ fn load_with_workers(
     } else {
         let dir = cli.load.directory.clone().expect("checked");
         progress = common::progress::bar(0, "jobs");
-        walk(&dir, &in_tx)?;
+        walk(&dir, &in_tx, selection.resume.as_ref())?;
         drop(in_tx);
     }
 
@@ -346,9 +365,59 @@ fn prepare_stream_dir(d: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The file an interrupted load writes into the dump directory: the names
+/// of the files it did not load, one per line.
+pub const RESUME: &str = "resume";
+
+/// `DIR/resume`: the files `--resume` loads. An interrupted load's file
+/// without `--resume`, `--resume` without one, or a `resume.partial` left
+/// half written, is an error: loading everything again, or nothing, would
+/// not be what the interrupted load left to do.
+fn resume_list(dir: &Path, resume: bool) -> Result<Option<std::collections::BTreeSet<String>>> {
+    let path = dir.join(RESUME);
+    let partial = dir.join("resume.partial");
+    if partial.exists() {
+        bail!(
+            "{}: an interrupted load stopped while writing it; check the loaded databases and delete it (and {}) before loading again",
+            partial.display(),
+            path.display()
+        );
+    }
+    if !path.exists() {
+        if resume {
+            bail!("--resume: {} does not exist: no interrupted load of this dump to resume", path.display());
+        }
+        return Ok(None);
+    }
+    if !resume {
+        bail!(
+            "{} lists the files an interrupted load did not load: run with --resume to load them, or delete it to load the whole dump",
+            path.display()
+        );
+    }
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut names = std::collections::BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let name = line.trim();
+        if name.is_empty() {
+            continue;
+        }
+        let ok = DumpFile::parse(name).is_some_and(|k| !k.is_metadata()) && !name.contains('/');
+        if !ok {
+            bail!("{}:{}: {name:?} is not a file of the dump", path.display(), i + 1);
+        }
+        if !dir.join(name).is_file() {
+            bail!("{}:{}: {name} is not in {}", path.display(), i + 1, dir.display());
+        }
+        names.insert(name.to_string());
+    }
+    log::info!("--resume: {} files left by the interrupted load", names.len());
+    Ok(Some(names))
+}
+
 /// Announces a dump directory's files: `metadata` first, then database
-/// files, then the rest by name.
-fn walk(dir: &Path, tx: &Sender<Input>) -> Result<()> {
+/// files, then the rest by name; with `--resume` only the files listed.
+fn walk(dir: &Path, tx: &Sender<Input>, only: Option<&std::collections::BTreeSet<String>>) -> Result<()> {
     let entries = std::fs::read_dir(dir).with_context(|| format!("cannot read the dump directory {}", dir.display()))?;
     let mut files: Vec<(u8, String, DumpFile)> = Vec::new();
     for e in entries {
@@ -373,6 +442,9 @@ fn walk(dir: &Path, tx: &Sender<Input>) -> Result<()> {
             DumpFile::SchemaCreate { .. } => 1,
             _ => 2,
         };
+        if order > 0 && only.is_some_and(|o| !o.contains(&name)) {
+            continue;
+        }
         files.push((order, name, kind));
     }
     if !files.iter().any(|f| f.2 == DumpFile::Metadata) {

@@ -77,6 +77,12 @@ pub struct Selection {
     pub max_threads_per_table: usize,
     /// `SET SESSION` statements from the option files.
     pub config_session: Vec<String>,
+    /// `--resume`: the files the interrupted load left (only they are
+    /// announced).
+    pub resume: Option<std::collections::BTreeSet<String>>,
+    /// Where a load stopped by a signal lists the files it did not load
+    /// (a directory's `resume`; none for a stream or with `-k`).
+    pub resume_file: Option<PathBuf>,
 }
 
 impl Selection {
@@ -228,6 +234,8 @@ struct Dump {
     post: Vec<(u8, PathBuf, String)>,
     /// The views loaded: (db form, view form).
     views: Vec<(String, String)>,
+    /// Files to load not loaded yet (for the `resume` file).
+    pending: std::collections::BTreeSet<PathBuf>,
     foreign_keys: Stage,
     fk_running: usize,
     post_stage: Stage,
@@ -251,6 +259,19 @@ pub struct Scheduler<'a> {
     progress: indicatif::ProgressBar,
     summary: Summary,
     error: Option<LoadError>,
+    /// The file each running file job loads.
+    job_files: HashMap<usize, PathBuf>,
+    /// Stopping after a signal (see [`Scheduler::stop`]).
+    stop: Option<StopStep>,
+}
+
+/// A stop after a signal: the running files finish, then tables created
+/// with deferred keys get them, then the `resume` file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StopStep {
+    Files,
+    Indexes,
+    ForeignKeys,
 }
 
 impl<'a> Scheduler<'a> {
@@ -279,6 +300,8 @@ impl<'a> Scheduler<'a> {
             progress,
             summary: Summary::default(),
             error: None,
+            job_files: HashMap::new(),
+            stop: None,
         }
     }
 
@@ -289,8 +312,11 @@ impl<'a> Scheduler<'a> {
         let mut input_open = true;
         let never_input = never::<Input>();
         loop {
-            if self.error.is_none() && common::cancel::is_cancelled() {
-                self.fail(LoadError::new("interrupted by a signal; the load is incomplete"));
+            if self.error.is_none() && self.stop.is_none() && common::cancel::is_cancelled() {
+                match dump.as_mut() {
+                    Some(d) if self.sel.resume_file.is_some() => self.stop(d),
+                    _ => self.fail(LoadError::new("interrupted by a signal; the load is incomplete")),
+                }
             }
             if self.error.is_none() {
                 if let Some(d) = dump.as_mut() {
@@ -406,6 +432,7 @@ impl<'a> Scheduler<'a> {
             tables: BTreeMap::new(),
             post: Vec::new(),
             views: Vec::new(),
+            pending: Default::default(),
             foreign_keys: Stage::NotYet,
             fk_running: 0,
             post_stage: Stage::NotYet,
@@ -443,12 +470,20 @@ impl<'a> Scheduler<'a> {
     fn job(&mut self, work: Work, d: &Dump) -> Job {
         self.next_id += 1;
         self.progress.inc_length(1);
+        if let Work::File { path, .. } = &work {
+            self.job_files.insert(self.next_id, path.clone());
+        }
         Job { id: self.next_id, work, vars: d.vars.clone() }
     }
 
     /// Queues a job; `schema` jobs go before data.
     fn running_tag_later(&mut self, job: Job, tag: Tag, schema: bool) {
         if self.error.is_some() {
+            return;
+        }
+        // Stopping: only the deferred keys of created tables are added.
+        if self.stop.is_some() && !matches!(tag, Tag::Indexes(_) | Tag::ForeignKeys) {
+            self.job_files.remove(&job.id);
             return;
         }
         self.running.insert(job.id, tag);
@@ -545,6 +580,7 @@ impl<'a> Scheduler<'a> {
                     return Ok(());
                 }
                 d.dbs.insert(db.clone(), (real, false));
+                d.pending.insert(path.clone());
                 let job = self.job(Work::File { path, role: FileRole::Database, db: None }, d);
                 self.running_tag_later(job, Tag::Database(db), true);
             }
@@ -554,6 +590,7 @@ impl<'a> Scheduler<'a> {
                     return Ok(());
                 }
                 let rows = table_rows(&d.metadata, &db, &table);
+                d.pending.insert(path.clone());
                 let t = d.tables.entry((db.clone(), table.clone())).or_insert_with(|| Table::new(rows));
                 t.schema = Some(path);
                 self.try_create(d, &(db, table));
@@ -564,6 +601,7 @@ impl<'a> Scheduler<'a> {
                     if !loads {
                         self.delete_unused(&path);
                     } else {
+                        d.pending.insert(path.clone());
                         self.shared.registry.arrived(&path);
                     }
                     return Ok(());
@@ -580,9 +618,15 @@ impl<'a> Scheduler<'a> {
                     t.status = TableStatus::Ready;
                 }
                 match t.status {
-                    TableStatus::Ready => t.ready.push((chunk, path)),
                     TableStatus::Skipped => self.delete_unused(&path),
-                    _ => t.waiting.push((chunk, path)),
+                    status => {
+                        d.pending.insert(path.clone());
+                        if status == TableStatus::Ready {
+                            t.ready.push((chunk, path));
+                        } else {
+                            t.waiting.push((chunk, path));
+                        }
+                    }
                 }
             }
             DumpFile::ViewSchema { table, .. } => {
@@ -590,6 +634,7 @@ impl<'a> Scheduler<'a> {
                     self.delete_unused(&path);
                 } else {
                     d.views.push((db.clone(), table));
+                    d.pending.insert(path.clone());
                     d.post.push((2, path, db));
                 }
             }
@@ -597,6 +642,7 @@ impl<'a> Scheduler<'a> {
                 if !loads {
                     self.delete_unused(&path);
                 } else {
+                    d.pending.insert(path.clone());
                     d.post.push((1, path, db));
                 }
             }
@@ -604,6 +650,7 @@ impl<'a> Scheduler<'a> {
                 if !loads {
                     self.delete_unused(&path);
                 } else {
+                    d.pending.insert(path.clone());
                     d.post.push((0, path, db));
                 }
             }
@@ -660,6 +707,10 @@ impl<'a> Scheduler<'a> {
     fn on_done(&mut self, dump: &mut Option<Dump>, done: Done) {
         self.idle += 1;
         let Some(tag) = self.running.remove(&done.id) else { return };
+        let file = self.job_files.remove(&done.id);
+        if let (Ok(_), Some(path), Some(d)) = (&done.result, &file, dump.as_mut()) {
+            d.pending.remove(path);
+        }
         let outcome = match done.result {
             Ok(o) => o,
             Err(e) => {
@@ -721,6 +772,7 @@ impl<'a> Scheduler<'a> {
         if outcome.skip_data {
             t.status = TableStatus::Skipped;
             for (_, p) in t.waiting.drain(..) {
+                d.pending.remove(&p);
                 if self.shared.settings.delete_loaded {
                     self.shared.backlog.discard(&p);
                 }
@@ -746,6 +798,9 @@ impl<'a> Scheduler<'a> {
 
     /// Moves the dump forward: checks what became possible, dispatches.
     fn advance(&mut self, d: &mut Dump) -> Result<(), LoadError> {
+        if self.stop.is_some() {
+            return self.advance_stop(d);
+        }
         if d.input_done && !d.orphans_checked {
             d.orphans_checked = true;
             self.check_orphans(d)?;
@@ -794,7 +849,11 @@ impl<'a> Scheduler<'a> {
                     "{file}: data for table `{db}`.`{real}`, which has no schema file in the dump and does not exist"
                 )));
             }
-            log::warn!("table `{db}`.`{real}` has no schema file in the dump; loading into the existing table");
+            if self.sel.resume.is_some() {
+                log::info!("table `{db}`.`{real}`: loading the rest of its data (--resume)");
+            } else {
+                log::warn!("table `{db}`.`{real}` has no schema file in the dump; loading into the existing table");
+            }
             t.status = TableStatus::Ready;
             let w: Vec<_> = t.waiting.drain(..).collect();
             t.ready.extend(w);
@@ -932,6 +991,9 @@ impl<'a> Scheduler<'a> {
     }
 
     fn next_data(&mut self, d: &mut Dump) -> Option<Job> {
+        if self.stop.is_some() {
+            return None;
+        }
         let limit = self.sel.max_threads_per_table.max(1);
         let key = d
             .tables
@@ -954,6 +1016,110 @@ impl<'a> Scheduler<'a> {
         let job = self.job(Work::File { path, role: FileRole::Data, db: Some(db) }, d);
         self.running.insert(job.id, Tag::Data(key));
         Some(job)
+    }
+
+    /// The first signal of a directory load: no file is started any more,
+    /// the running ones finish (a data file is never left half loaded), and
+    /// [`Scheduler::advance_stop`] takes it from there. A second signal
+    /// exits at once (`common::cancel`).
+    fn stop(&mut self, d: &mut Dump) {
+        log::warn!(
+            "stopping: the files being loaded finish ({} now), then the tables created get their deferred indexes, and the files not loaded are listed for --resume; a second signal stops at once",
+            self.running.values().filter(|t| matches!(t, Tag::Data(_) | Tag::Table(_) | Tag::Database(_) | Tag::Post(_))).count()
+        );
+        self.stop = Some(StopStep::Files);
+        // Queued jobs have not started: their files stay to do.
+        for job in self.schema_queue.drain(..) {
+            self.job_files.remove(&job.id);
+            if let Some(Tag::Table(key)) = self.running.remove(&job.id) {
+                if let Some(t) = d.tables.get_mut(&key) {
+                    t.status = TableStatus::Waiting;
+                }
+            }
+        }
+        let queued: Vec<Job> = self.generated_queue.drain(..).collect();
+        for job in queued {
+            match self.running.get(&job.id) {
+                Some(Tag::Indexes(_)) | Some(Tag::ForeignKeys) => self.generated_queue.push(job),
+                _ => {
+                    self.job_files.remove(&job.id);
+                    self.running.remove(&job.id);
+                }
+            }
+        }
+    }
+
+    /// Moves a stop on: once no file is loading, the indexes deferred by
+    /// `--optimize-keys` are added to the tables created (whatever part of
+    /// their data is in), then their foreign keys, so that the tables
+    /// `--resume` loads into are whole; then the `resume` file is written
+    /// and the load fails as interrupted.
+    fn advance_stop(&mut self, d: &mut Dump) -> Result<(), LoadError> {
+        // Steps with nothing to run follow one another at once.
+        loop {
+            let step = self.stop;
+            self.stop_step(d)?;
+            if self.stop == step || !self.running.is_empty() {
+                break;
+            }
+        }
+        self.dispatch(d);
+        Ok(())
+    }
+
+    fn stop_step(&mut self, d: &mut Dump) -> Result<(), LoadError> {
+        let keys_only = self.running.values().all(|t| matches!(t, Tag::Indexes(_) | Tag::ForeignKeys));
+        match self.stop {
+            Some(StopStep::Files) if keys_only => {
+                self.stop = Some(StopStep::Indexes);
+                let keys: Vec<_> = d
+                    .tables
+                    .iter()
+                    .filter(|(_, t)| t.status == TableStatus::Ready && t.indexes == Stage::NotYet && t.has_deferred_indexes())
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for key in keys {
+                    let db = self.target(d, &key.0);
+                    let t = d.tables.get_mut(&key).expect("table present");
+                    t.indexes = Stage::Running;
+                    let name = t.real_name.clone().unwrap_or_else(|| key.1.clone());
+                    let statements = t.deferred.as_ref().map(|k| k.index_statements(&name, self.sel.optimize_keys_batchsize)).unwrap_or_default();
+                    let job = self.job(Work::Generated { db, what: format!("indexes of `{}`.`{name}`", self.target(d, &key.0)), statements }, d);
+                    self.running_tag_later(job, Tag::Indexes(key), false);
+                }
+            }
+            Some(StopStep::Indexes) if self.running.is_empty() => {
+                self.stop = Some(StopStep::ForeignKeys);
+                if d.foreign_keys == Stage::NotYet {
+                    d.foreign_keys = Stage::Running;
+                    let fks: Vec<_> = d
+                        .tables
+                        .iter()
+                        .filter(|(_, t)| t.status == TableStatus::Ready)
+                        .filter_map(|(k, t)| {
+                            let name = t.real_name.clone().unwrap_or_else(|| k.1.clone());
+                            t.deferred.as_ref().and_then(|dk| dk.foreign_key_statement(&name)).map(|s| (k.clone(), name, s))
+                        })
+                        .collect();
+                    for (key, name, stmt) in fks {
+                        let db = self.target(d, &key.0);
+                        let what = format!("foreign keys of `{db}`.`{name}`");
+                        let job = self.job(Work::Generated { db, what, statements: vec![stmt] }, d);
+                        self.running_tag_later(job, Tag::ForeignKeys, false);
+                    }
+                }
+            }
+            Some(StopStep::ForeignKeys) if self.running.is_empty() => {
+                let path = self.sel.resume_file.clone().expect("a stop has a resume file");
+                let n = write_resume(&path, d)?;
+                return Err(LoadError::new(format!(
+                    "interrupted by a signal: {n} files were not loaded; {} lists them: run the same command with --resume to load them",
+                    path.display()
+                )));
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Verifies checksums and reports the dump.
@@ -1183,6 +1349,41 @@ impl What {
 /// character set and collation are the dumped ones.
 fn schema_ok(sel: &Selection, real: &str) -> bool {
     sel.target_db.as_deref().is_none_or(|t| t == real)
+}
+
+/// Writes the names of the files `d` did not load to `path` (by way of
+/// `resume.partial`, so that a `resume` is never half written): a LOAD DATA
+/// file goes with its statement file. Returns how many.
+fn write_resume(path: &Path, d: &Dump) -> Result<usize, LoadError> {
+    let chunk_of = |kind: &DumpFile| match kind {
+        DumpFile::Data { db, table, chunk, .. } => Some((db.clone(), table.clone(), *chunk)),
+        _ => None,
+    };
+    let kinds: Vec<(String, DumpFile)> = d
+        .pending
+        .iter()
+        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_string))
+        .filter_map(|n| DumpFile::parse(&n).map(|k| (n, k)))
+        .collect();
+    let statements: std::collections::BTreeSet<_> = kinds
+        .iter()
+        .filter(|(_, k)| matches!(k, DumpFile::Data { ext: DataExt::Sql, .. }))
+        .filter_map(|(_, k)| chunk_of(k))
+        .collect();
+    let names: Vec<&str> = kinds
+        .iter()
+        .filter(|(_, k)| match k {
+            DumpFile::Data { ext: DataExt::Dat, .. } => chunk_of(k).is_some_and(|c| statements.contains(&c)),
+            _ => true,
+        })
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let partial = path.with_file_name("resume.partial");
+    let text: String = names.iter().map(|n| format!("{n}\n")).collect();
+    std::fs::write(&partial, text)
+        .and_then(|_| std::fs::rename(&partial, path))
+        .map_err(|e| LoadError::new(format!("cannot write {}: {e}", path.display())))?;
+    Ok(names.len())
 }
 
 fn table_rows(m: &Metadata, db: &str, table: &str) -> u64 {
