@@ -346,15 +346,17 @@ pub fn is_verbatim_name(name: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct FileNameMapper {
     inner: Mutex<(u64, HashMap<String, String>)>,
+    /// `--masquerade-filename`: every name gets a number.
+    masquerade: bool,
 }
 
 impl FileNameMapper {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(masquerade: bool) -> Self {
+        FileNameMapper { masquerade, ..Self::default() }
     }
 
     pub fn file_name_form(&self, name: &str) -> String {
-        if is_verbatim_name(name) {
+        if !self.masquerade && is_verbatim_name(name) {
             return name.to_string();
         }
         let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -448,12 +450,16 @@ mod tests {
 
     #[test]
     fn file_name_forms() {
-        let m = FileNameMapper::new();
+        let m = FileNameMapper::new(false);
         assert_eq!(m.file_name_form("weird name"), "weird name");
         assert_eq!(m.file_name_form("torture-2"), "torture-2");
         assert_eq!(m.file_name_form("ünïcödé"), "mydumper_0");
         assert_eq!(m.file_name_form("a.b"), "mydumper_1");
         assert_eq!(m.file_name_form("ünïcödé"), "mydumper_0");
         assert_eq!(m.file_name_form("mydumper_x"), "mydumper_2");
+        let masked = FileNameMapper::new(true);
+        assert_eq!(masked.file_name_form("sakila"), "mydumper_0");
+        assert_eq!(masked.file_name_form("actor"), "mydumper_1");
+        assert_eq!(masked.file_name_form("sakila"), "mydumper_0");
     }
 }

@@ -35,11 +35,18 @@ pub struct Chunk {
     pub lo: Option<i128>,
     pub hi: Option<i128>,
     pub whole: bool,
+    /// The partition it reads (`--split-partitions`), all of it.
+    pub partition: Option<String>,
 }
 
 impl Chunk {
     pub fn whole() -> Chunk {
-        Chunk { part: 0, lo: None, hi: None, whole: true }
+        Chunk { part: 0, lo: None, hi: None, whole: true, partition: None }
+    }
+
+    /// The `PARTITION (…)` clause of its SELECT, if any.
+    pub fn partition_clause(&self) -> String {
+        self.partition.as_ref().map(|p| format!(" PARTITION ({})", ident(p))).unwrap_or_default()
     }
 
     /// The WHERE condition of this chunk on `key`, if any.
@@ -58,6 +65,9 @@ impl Chunk {
 
     /// For messages: `00003 (rows with id 30000..39999)`.
     pub fn describe(&self, key: Option<&str>) -> String {
+        if let Some(p) = &self.partition {
+            return format!("chunk {:05} (partition {p})", self.part);
+        }
         let range = match (self.whole, key, self.lo, self.hi) {
             (true, _, _, _) | (_, None, _, _) => String::new(),
             (_, Some(k), lo, hi) => format!(
@@ -86,6 +96,36 @@ fn where_sql(conds: &[String]) -> String {
     } else {
         format!(" WHERE {}", conds.join(" AND "))
     }
+}
+
+/// `--split-partitions`/`--partition-regex`: one chunk per partition (per
+/// subpartition where there are some) whose name `regex` matches, in the
+/// table's order; `None` for a table without partitions, which is chunked
+/// as any other.
+pub fn partitions(conn: &mut mysql::Conn, t: &Table, regex: Option<&fancy_regex::Regex>) -> Result<Option<Vec<Chunk>>> {
+    let q = format!(
+        "SELECT PARTITION_NAME, SUBPARTITION_NAME FROM information_schema.PARTITIONS \
+         WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} AND PARTITION_NAME IS NOT NULL \
+         ORDER BY PARTITION_ORDINAL_POSITION, SUBPARTITION_ORDINAL_POSITION",
+        common::escape::string_literal(&t.db),
+        common::escape::string_literal(&t.name)
+    );
+    let rows: Vec<mysql::Row> = conn.query(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut chunks = Vec::new();
+    for r in &rows {
+        let name = match &r[1] {
+            mysql::Value::NULL => text(&r[0]),
+            sub => text(sub),
+        };
+        let take = regex.is_none_or(|re| re.is_match(&name).unwrap_or(false) || re.is_match(&text(&r[0])).unwrap_or(false));
+        if take {
+            chunks.push(Chunk { part: chunks.len() as u64, lo: None, hi: None, whole: true, partition: Some(name) });
+        }
+    }
+    Ok(Some(chunks))
 }
 
 /// Plans the chunks of a table.
@@ -119,7 +159,7 @@ pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total
             let mut lo = min.div_euclid(n) * n;
             loop {
                 let hi = lo + n - 1;
-                chunks.push(Chunk { part: ((lo - origin) / n + 1) as u64, lo: Some(lo), hi: Some(hi), whole: false });
+                chunks.push(Chunk { part: ((lo - origin) / n + 1) as u64, lo: Some(lo), hi: Some(hi), whole: false, partition: None });
                 if hi >= max {
                     break;
                 }
@@ -153,7 +193,7 @@ pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total
             let mut part = 0u64;
             while lo <= max {
                 let hi = (lo + width - 1).min(max);
-                chunks.push(Chunk { part, lo: Some(lo), hi: Some(hi), whole: false });
+                chunks.push(Chunk { part, lo: Some(lo), hi: Some(hi), whole: false, partition: None });
                 part += 1;
                 lo = hi + 1;
             }
@@ -190,13 +230,16 @@ mod tests {
 
     #[test]
     fn conditions() {
-        let c = Chunk { part: 1, lo: None, hi: Some(9), whole: false };
+        let c = Chunk { part: 1, lo: None, hi: Some(9), whole: false, partition: None };
         assert_eq!(c.condition("id").unwrap(), "(`id` IS NULL OR `id` <= 9)");
-        let c = Chunk { part: 2, lo: Some(10), hi: Some(19), whole: false };
+        let c = Chunk { part: 2, lo: Some(10), hi: Some(19), whole: false, partition: None };
         assert_eq!(c.condition("id").unwrap(), "(10 <= `id` AND `id` <= 19)");
-        let c = Chunk { part: 3, lo: Some(20), hi: None, whole: false };
+        let c = Chunk { part: 3, lo: Some(20), hi: None, whole: false, partition: None };
         assert_eq!(c.condition("id").unwrap(), "`id` >= 20");
         assert_eq!(Chunk::whole().condition("id"), None);
+        let p = Chunk { partition: Some("p`1".into()), ..Chunk::whole() };
+        assert_eq!(p.partition_clause(), " PARTITION (`p``1`)");
+        assert_eq!(p.describe(Some("id")), "chunk 00000 (partition p`1)");
         assert_eq!(c.describe(Some("id")), "chunk 00003 (id 20..)");
     }
 }

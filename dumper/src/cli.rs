@@ -209,6 +209,12 @@ pub struct StatementArgs {
     /// Workers that dump chunks of one table at once (0: no limit)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_threads_per_table: usize,
+    /// One chunk per partition of a partitioned table (instead of -r)
+    #[arg(long)]
+    pub split_partitions: bool,
+    /// Only the partitions whose name matches (caseless); one chunk each
+    #[arg(long, value_name = "REGEX")]
+    pub partition_regex: Option<String>,
     /// Read the catalog in bulk: accepted as mydumper takes it; rdumper
     /// reads it in a few queries whatever the number of tables
     #[arg(long)]
@@ -284,6 +290,17 @@ pub struct StatementArgs {
     /// Dump in UTC (the default)
     #[arg(long)]
     pub tz_utc: bool,
+    /// Leave the SQL_MODE line out of the files' headers
+    #[arg(long)]
+    pub compact: bool,
+    /// Character set of the LOAD DATA statements (--format LOAD_DATA/CSV)
+    /// [default: binary, the bytes as the server holds them]
+    #[arg(long, value_name = "CHARSET")]
+    pub load_data_character_set: Option<String>,
+    /// Use-defer scheduling of integer chunks: accepted as mydumper takes
+    /// it; rdumper plans a table's chunks when a worker reaches the table
+    #[arg(long)]
+    pub use_defer: bool,
 }
 
 #[derive(clap::Args, Debug, Clone)]
@@ -298,6 +315,10 @@ pub struct OutputArgs {
     /// Dump into a non-empty output directory
     #[arg(long)]
     pub dirty: bool,
+    /// Name every file by number (mydumper_N), whatever the database's or
+    /// table's name; the real names stay in the files and the metadata
+    #[arg(long)]
+    pub masquerade_filename: bool,
     /// Compress files: GZIP or ZSTD (bare: ZSTD)
     #[arg(short = 'c', long, value_name = "GZIP|ZSTD", num_args = 0..=1, default_missing_value = "")]
     pub compress: Option<String>,
@@ -503,6 +524,9 @@ pub struct Options {
     pub skip_metadata_sorting: bool,
     /// `--max-threads-per-table`.
     pub max_threads_per_table: usize,
+    /// `--split-partitions` or `--partition-regex`: partitions as chunks,
+    /// those whose name the regex (if any) matches.
+    pub partitions: Option<Option<fancy_regex::Regex>>,
     /// `--replica-data`.
     pub replica_data: bool,
     /// `--source-data` bits.
@@ -529,6 +553,12 @@ pub struct Options {
     pub sync_wait: Option<u32>,
     pub lock_wait_timeout: Option<u64>,
     pub tz_utc: bool,
+    /// `--compact`: no SQL_MODE line in the headers.
+    pub compact: bool,
+    /// `--load-data-character-set`.
+    pub load_data_charset: String,
+    /// `--masquerade-filename`.
+    pub masquerade_filename: bool,
     pub set_names_schema: String,
     pub set_names_other: String,
     pub order_by_primary: bool,
@@ -720,6 +750,12 @@ impl Cli {
             source_data: self.output.source_data.as_deref().map(parse_source_data).transpose()?.unwrap_or(0),
             replica_data: self.output.replica_data.is_some_and(|n| n > 0),
             max_threads_per_table: self.statement.max_threads_per_table,
+            partitions: match &self.statement.partition_regex {
+                Some(r) => Some(Some(
+                    fancy_regex::Regex::new(&format!("(?i){r}")).with_context(|| format!("bad --partition-regex {r:?}"))?,
+                )),
+                None => self.statement.split_partitions.then_some(None),
+            },
             skip_metadata_sorting: self.output.skip_metadata_sorting,
             throttle: self.output.throttle.as_deref().map(common::throttle::Throttle::parse).transpose()?,
             disk_limits: self.output.disk_limits.as_deref().map(crate::disk::DiskLimits::parse).transpose()?,
@@ -746,6 +782,13 @@ impl Cli {
                 (wait, retries) => Some((wait.unwrap_or(60).max(1), retries.unwrap_or(0))),
             },
             tz_utc: !self.statement.skip_tz_utc,
+            compact: self.statement.compact,
+            load_data_charset: match self.statement.load_data_character_set.as_deref().map(str::trim) {
+                None => "binary".to_string(),
+                Some(cs) if !cs.is_empty() && cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => cs.to_string(),
+                Some(cs) => bail!("--load-data-character-set: {cs:?} is not a character set name"),
+            },
+            masquerade_filename: self.output.masquerade_filename,
             set_names_schema,
             set_names_other,
             order_by_primary: self.statement.order_by_primary,

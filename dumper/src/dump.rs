@@ -162,7 +162,7 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
 /// directory. The list goes to stdout (stderr with `--stream`, whose stdout
 /// stays empty).
 fn dry_run(opts: &Options, main: &mut mysql::Conn) -> Result<()> {
-    let cat = catalog::load(main, opts, &FileNameMapper::new())?;
+    let cat = catalog::load(main, opts, &FileNameMapper::new(opts.masquerade_filename))?;
     let mut text = String::new();
     let (mut tables, mut rows) = (0usize, 0u64);
     for db in &cat.databases {
@@ -255,7 +255,7 @@ fn dump(
             if opts.lock_all_tables {
                 // The tables to lock are listed before the lock; the catalog
                 // the dump works from is read again under it.
-                let selected = catalog::load(main, opts, &FileNameMapper::new())?;
+                let selected = catalog::load(main, opts, &FileNameMapper::new(opts.masquerade_filename))?;
                 snapshot::lock_tables(main, &selected)?;
             } else {
                 snapshot::lock(main, opts)?;
@@ -298,7 +298,7 @@ fn dump(
         r.resume()?;
     }
     let worker_ids: Vec<u32> = conns.iter().map(|c| c.connection_id()).collect();
-    let names = FileNameMapper::new();
+    let names = FileNameMapper::new(opts.masquerade_filename);
     let cat = catalog::load(main, opts, &names)?;
     if locked && opts.lock == LockMode::TrxOnly {
         snapshot::unlock(main)?;
@@ -317,8 +317,8 @@ fn dump(
     }
 
     let headers = Headers {
-        schema: file_header(&opts.set_names_schema, sql_mode, opts.tz_utc),
-        other: file_header(&opts.set_names_other, sql_mode, opts.tz_utc),
+        schema: file_header(&opts.set_names_schema, sql_mode, opts.tz_utc, opts.compact),
+        other: file_header(&opts.set_names_other, sql_mode, opts.tz_utc, opts.compact),
     };
 
     // Every object, in catalog order.

@@ -342,15 +342,33 @@ fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<(
         let sum = r.map(|r| text(&r[1])).filter(|s| !s.is_empty());
         *t.checksum.lock().unwrap_or_else(|p| p.into_inner()) = sum;
     }
+    let partitioned = match &ctx.opts.partitions {
+        Some(regex) => chunk::partitions(conn, &t.table, regex.as_ref())?,
+        None => None,
+    };
+    let chunks = match partitioned {
+        Some(chunks) => chunks,
+        None => chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads, ctx.total_rows_estimate)?,
+    };
     if ctx.opts.check_row_count {
-        let mut q = format!("SELECT COUNT(*) FROM {}", t.table.qualified());
-        if let Some(w) = &ctx.opts.where_clause {
-            q.push_str(&format!(" WHERE ({w})"));
-        }
-        let n: Option<u64> = conn.query_first(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
+        // The rows of the chunks' partitions when they read partitions.
+        let names: Vec<String> = chunks.iter().filter_map(|c| c.partition.as_deref()).map(ident).collect();
+        let n = if chunks.is_empty() {
+            Some(0)
+        } else {
+            let from = if names.is_empty() { String::new() } else { format!(" PARTITION ({})", names.join(", ")) };
+            let mut q = format!("SELECT COUNT(*) FROM {}{from}", t.table.qualified());
+            if let Some(w) = &ctx.opts.where_clause {
+                q.push_str(&format!(" WHERE ({w})"));
+            }
+            conn.query_first(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?
+        };
         let _ = t.counted.set(n.unwrap_or(0));
     }
-    let chunks = chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads, ctx.total_rows_estimate)?;
+    if chunks.is_empty() {
+        log::info!("{}: no partition matches --partition-regex", t.table.display());
+        return table_done(ctx, t).with_context(|| format!("finishing {}", t.table.display()));
+    }
     log::info!("{}: {} chunk(s)", t.table.display(), chunks.len());
     t.pending.store(chunks.len(), Ordering::SeqCst);
     for c in chunks {
@@ -372,7 +390,7 @@ fn dump_chunk(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>, c: &Chunk) 
     if let Some(w) = &ctx.opts.where_clause {
         conds.push(format!("({w})"));
     }
-    let mut q = format!("SELECT /*!40001 SQL_NO_CACHE */ {} FROM {}", cols.join(", "), tb.qualified());
+    let mut q = format!("SELECT /*!40001 SQL_NO_CACHE */ {} FROM {}{}", cols.join(", "), tb.qualified(), c.partition_clause());
     if !conds.is_empty() {
         q.push_str(&format!(" WHERE {}", conds.join(" AND ")));
     }

@@ -12,10 +12,11 @@ use crate::cli::{Format, Options};
 use crate::output::{FileOut, Output};
 
 /// The four header lines every `.sql` file starts with.
-pub fn file_header(set_names: &str, sql_mode: &str, tz_utc: bool) -> String {
-    let mut s = format!(
-        "/*!40101 SET NAMES {set_names}*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n/*!40101 SET SQL_MODE='{sql_mode}'*/;\n"
-    );
+pub fn file_header(set_names: &str, sql_mode: &str, tz_utc: bool, compact: bool) -> String {
+    let mut s = format!("/*!40101 SET NAMES {set_names}*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n");
+    if !compact {
+        s.push_str(&format!("/*!40101 SET SQL_MODE='{sql_mode}'*/;\n"));
+    }
     if tz_utc {
         s.push_str("/*!40103 SET TIME_ZONE='+00:00' */;\n");
     }
@@ -269,8 +270,9 @@ impl<'a> ChunkWriter<'a> {
         }
         let mut s = self.header.to_string();
         s.push_str(&format!(
-            "LOAD DATA LOCAL INFILE '{dat_name}' INTO TABLE {} CHARACTER SET binary {} {}({})",
+            "LOAD DATA LOCAL INFILE '{dat_name}' INTO TABLE {} CHARACTER SET {} {} {}({})",
             escape::ident(&self.table.name),
+            self.opts.load_data_charset,
             fmt.clause(),
             if self.opts.include_header { "IGNORE 1 LINES " } else { "" },
             targets.join(",")

@@ -198,6 +198,16 @@ pub struct LoadArgs {
     #[arg(long, value_name = "BYTES", help_heading = "Statement Options")]
     pub max_statement_size: Option<String>,
 
+    /// Sequences in the dump: accepted as myloader takes it (from the
+    /// metadata); rloader creates each sequence from its own file
+    #[arg(long, value_name = "N", help_heading = "Execution Options")]
+    pub num_sequences: Option<u64>,
+
+    /// Files between myloader's reads of a stream's metadata: accepted;
+    /// rloader reads each metadata file as it arrives
+    #[arg(long, value_name = "N", help_heading = "Execution Options")]
+    pub metadata_refresh_interval: Option<u64>,
+
     /// After the load, make the dump's GTIDs executed the server's own
     /// (MariaDB: gtid_slave_pos; MySQL: gtid_purged)
     #[arg(long, help_heading = "Execution Options")]

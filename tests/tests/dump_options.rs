@@ -866,3 +866,99 @@ fn source_data_sets_up_a_replica_from_the_dump() {
     let out = run(rdumper().args(a.conn_args()).args(["-B", "sd", "--source-data", "start_everything", "-o"]).arg(tmp.path().join("bad")));
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("start_everything"));
 }
+
+/// `--split-partitions`: one file per partition, each with that partition's
+/// rows; `--partition-regex` dumps only the partitions it matches (and
+/// `--check-row-count` counts those); other tables are dumped as usual. The
+/// copies hold the same rows.
+#[test]
+fn partitions_as_chunks() {
+    let s = server();
+    s.fixtures();
+    let mut c = s.conn();
+    let count = |c: &mut mysql::Conn, from: &str| -> u64 { c.query_first(format!("SELECT COUNT(*) FROM {from}")).unwrap().unwrap() };
+    let (_t, dir) =
+        dump_dir(&s, &["-B", "torture", "-T", "torture.partitioned,torture.parent", "--split-partitions", "--check-row-count"]);
+    for (part, p) in ["p0", "p1", "pmax"].iter().enumerate() {
+        let text = read_text(&dir.join(format!("torture.partitioned.{part:05}.sql")));
+        let rows = (text.matches("\n,(").count() + text.matches("VALUES(").count()) as u64;
+        assert_eq!(rows, count(&mut c, &format!("torture.partitioned PARTITION ({p})")), "partition {p}");
+    }
+    assert!(!dir.join("torture.partitioned.00003.sql").exists());
+    assert!(dir.join("torture.parent.00000.sql").exists() && !dir.join("torture.parent.00001.sql").exists());
+    let copy = s.unique_db("parts_all");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name]));
+    let src = table_sums(&mut c, "torture");
+    let got = table_sums(&mut c, &copy.name);
+    assert_eq!(got.get("partitioned"), src.get("partitioned"));
+    assert_eq!(got.get("parent"), src.get("parent"));
+
+    let (_t, dir) = dump_dir(&s, &["-B", "torture", "-T", "torture.partitioned", "--partition-regex", "^P(0|MAX)$", "--check-row-count"]);
+    let meta = common::metadata::Metadata::parse(&read_text(&dir.join("metadata"))).unwrap();
+    let want = count(&mut c, "torture.partitioned PARTITION (p0, pmax)");
+    assert_eq!(meta.table("torture", "partitioned").unwrap().rows, want);
+    let copy = s.unique_db("parts_some");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name]));
+    let q = |db: &str| format!("SELECT COUNT(*), SUM(id), SUM(y) FROM `{db}`.partitioned WHERE y < 2000 OR y >= 2020");
+    let a: (u64, u64, u64) = c.query_first(q("torture")).unwrap().unwrap();
+    let b: (u64, u64, u64) = c.query_first(q(&copy.name)).unwrap().unwrap();
+    assert_eq!((a, count(&mut c, &format!("`{}`.partitioned", copy.name))), (b, want));
+    let out = run(rdumper_for(&s).args(["-B", "torture", "--partition-regex", "(", "-o", "/nonexistent"]));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--partition-regex"));
+}
+
+/// `--compact` leaves the SQL_MODE line out of the headers;
+/// `--load-data-character-set` names the LOAD DATA statements' character
+/// set; `--masquerade-filename` numbers every file name. Each dump loads
+/// back equal.
+#[test]
+fn compact_charset_and_masqueraded_names() {
+    let s = server();
+    s.fixtures();
+    let (_t, dir) = dump_dir(&s, &["-B", "sakila", "-T", "sakila.actor", "--compact"]);
+    let text = read_text(&dir.join("sakila.actor.00000.sql"));
+    assert!(text.starts_with("/*!40101 SET NAMES binary*/;\n/*!40014 SET FOREIGN_KEY_CHECKS=0*/;\n/*!40103 SET TIME_ZONE"), "{text}");
+    assert!(!text.contains("SQL_MODE"));
+
+    let (_t, dir) = dump_dir(&s, &["-B", "sakila", "-T", "sakila.actor", "--format", "LOAD_DATA", "--load-data-character-set", "utf8mb4"]);
+    let text = read_text(&dir.join("sakila.actor.00000.sql"));
+    assert!(text.contains("INTO TABLE `actor` CHARACTER SET utf8mb4 FIELDS"), "{text}");
+    let copy = s.unique_db("ld_charset");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name]));
+    let mut c = s.conn();
+    assert_eq!(table_sums(&mut c, &copy.name).get("actor"), table_sums(&mut c, "sakila").get("actor"));
+    let out = run(rdumper_for(&s).args(["-B", "sakila", "--load-data-character-set", "x;y", "-o", "/nonexistent"]));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--load-data-character-set"));
+
+    let (_t, dir) = dump_dir(&s, &["-B", "sakila", "--masquerade-filename", "-G", "-R"]);
+    let names: Vec<String> = files(&dir).into_keys().collect();
+    assert!(names.iter().all(|n| n == "metadata" || n.starts_with("mydumper_")), "{names:?}");
+    let copy = s.unique_db("masked");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "--checksum"]));
+    assert_eq!(assert_same_data(&s, "sakila", &copy.name), 16);
+    assert_eq!(object_names(&mut c, &copy.name), object_names(&mut c, "sakila"));
+}
+
+/// mydumper's and myloader's tuning options that rdumper and rloader take
+/// without needing them: a script passing them gets the same copy.
+#[test]
+fn accepted_tuning_options_change_nothing() {
+    let s = server();
+    s.fixtures();
+    let (_t, dir) = dump_dir(
+        &s,
+        &[
+            "-B", "torture", "-x", r"^torture\.(?!big$)", "--use-defer", "--use-single-column", "--bulk-metadata-prefetch",
+            "--skip-ddl-locks", "--no-check-generated-fields",
+        ],
+    );
+    let tmp = tempdir();
+    let copy = s.unique_db("accepted");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name, "--fifodir"]).arg(tmp.path()).arg("--load-data-tmp-dir").arg(tmp.path()).args([
+        "--max-statement-size", "100", "--num-sequences", "1", "--metadata-refresh-interval", "5",
+    ]));
+    let mut c = s.conn();
+    let mut src = table_sums(&mut c, "torture");
+    src.remove("big");
+    assert_eq!(table_sums(&mut c, &copy.name), src);
+}
