@@ -315,6 +315,10 @@ pub struct OutputArgs {
     /// Dump into a non-empty output directory
     #[arg(long)]
     pub dirty: bool,
+    /// Add to the dump in the output directory: its metadata keeps the
+    /// sections of the tables and databases not dumped again
+    #[arg(long)]
+    pub merge: bool,
     /// Name every file by number (mydumper_N), whatever the database's or
     /// table's name; the real names stay in the files and the metadata
     #[arg(long)]
@@ -486,6 +490,8 @@ pub struct Options {
     pub outputdir: Option<PathBuf>,
     pub clear: bool,
     pub dirty: bool,
+    /// `--merge`.
+    pub merge: bool,
     pub filter: Filter,
     pub where_clause: Option<String>,
     pub no_schemas: bool,
@@ -713,6 +719,12 @@ impl Cli {
             outputdir: self.output.outputdir,
             clear: self.output.clear,
             dirty: self.output.dirty,
+            merge: {
+                if self.output.merge && (self.output.clear || stream.is_some()) {
+                    bail!("--merge adds to the dump in the output directory: it cannot go with --clear or --stream");
+                }
+                self.output.merge
+            },
             filter,
             where_clause: filter_args.where_clause.filter(|w| !w.trim().is_empty()),
             no_schemas: self.objects.no_schemas,

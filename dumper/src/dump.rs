@@ -34,16 +34,18 @@ pub fn default_outputdir() -> PathBuf {
     PathBuf::from(chrono::Local::now().format("export-%Y%m%d-%H%M%S").to_string())
 }
 
-/// The directory files are written to, and the temporary directory that
-/// owns it when the dump only streams.
-fn prepare_dir(opts: &Options) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
+/// The directory files are written to, the temporary directory that owns
+/// it when the dump only streams, and with `--merge` the metadata of the
+/// dump already there.
+fn prepare_dir(opts: &Options) -> Result<(PathBuf, Option<tempfile::TempDir>, Option<Metadata>)> {
     if opts.stream.is_some() && opts.outputdir.is_none() {
         let tmp = tempfile::Builder::new()
             .prefix("rdumper-stream-")
             .tempdir()
             .context("cannot create a temporary directory for the stream's files")?;
-        return Ok((tmp.path().to_path_buf(), Some(tmp)));
+        return Ok((tmp.path().to_path_buf(), Some(tmp), None));
     }
+    let mut earlier = None;
     let dir = opts.outputdir.clone().unwrap_or_else(default_outputdir);
     if dir.exists() {
         if !dir.is_dir() {
@@ -53,6 +55,19 @@ fn prepare_dir(opts: &Options) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
         if entries.next().is_some() {
             if opts.clear {
                 clear_dir(&dir)?;
+            } else if opts.merge {
+                // Read, then removed as with --dirty: the metadata written
+                // at the end holds its sections too.
+                let old = dir.join("metadata");
+                if old.exists() {
+                    let text = std::fs::read_to_string(&old).with_context(|| format!("--merge: cannot read {}", old.display()))?;
+                    let m = Metadata::parse(&text).map_err(|e| anyhow::anyhow!("--merge: {}: {e}", old.display()))?;
+                    if !m.is_complete() {
+                        bail!("--merge: {} is of a dump that did not finish", old.display());
+                    }
+                    std::fs::remove_file(&old).with_context(|| format!("--merge: cannot remove {}", old.display()))?;
+                    earlier = Some(m);
+                }
             } else if opts.dirty {
                 // An earlier dump's metadata must not outlive a failure of this one.
                 let old = dir.join("metadata");
@@ -66,7 +81,7 @@ fn prepare_dir(opts: &Options) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     } else {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create output directory {}", dir.display()))?;
     }
-    Ok((dir, None))
+    Ok((dir, None, earlier))
 }
 
 fn clear_dir(dir: &Path) -> Result<()> {
@@ -90,7 +105,7 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
         return dry_run(opts, &mut main);
     }
 
-    let (dir, tmp) = prepare_dir(opts)?;
+    let (dir, tmp, earlier) = prepare_dir(opts)?;
     let control = Arc::new(Control::default());
     let mut meta = Metadata {
         started: Some(started),
@@ -127,7 +142,7 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
         compression: opts.compression,
         stream: stream_tx,
         bytes: AtomicU64::new(0),
-        replace: opts.dirty,
+        replace: opts.dirty || opts.merge,
         write_mode,
         sync: !opts.no_sync,
         spares,
@@ -136,6 +151,11 @@ pub fn run(opts: &Options, conn_cfg: &ConnectionConfig) -> Result<()> {
             None => None,
         },
     };
+    // `--merge`: the metadata starts with the earlier dump's sections.
+    if let Some(old) = earlier {
+        meta.tables = old.tables;
+        meta.databases = old.databases;
+    }
     let result = dump(opts, conn_cfg, &mut main, &sql_mode, &out, &control, &mut meta);
 
     // Closing the queue of the stream thread lets it finish.
@@ -394,10 +414,18 @@ fn dump(
             (key, meta)
         })
         .collect();
+    // `--merge`: the earlier dump's tables not dumped again.
+    for t in std::mem::take(&mut meta.tables) {
+        if !sections.iter().any(|(_, m)| m.db == t.db && m.table == t.table) {
+            let real = t.real_table_name.as_deref().unwrap_or(&t.table);
+            sections.push((format!("{}.{}", common::escape::ident(&t.db), common::escape::ident(real)), t));
+        }
+    }
     if !opts.skip_metadata_sorting {
         sections.sort_by(|a, b| a.0.cmp(&b.0));
     }
     meta.tables = sections.into_iter().map(|(_, m)| m).collect();
+    let earlier_databases = std::mem::take(&mut meta.databases);
     meta.databases = cat
         .databases
         .iter()
@@ -406,6 +434,11 @@ fn dump(
             (!entries.is_empty()).then(|| DatabaseMeta { db: db.name.clone(), entries })
         })
         .collect();
+    for d in earlier_databases {
+        if !cat.databases.iter().any(|x| x.name == d.db) {
+            meta.databases.push(d);
+        }
+    }
     meta.max_statement_size = Some(ctx.max_statement.load(Ordering::SeqCst));
     meta.num_sequences = Some(tasks.iter().filter(|t| t.table.kind == ObjectKind::Sequence).count() as u64);
     meta.finished = Some(now());

@@ -962,3 +962,39 @@ fn accepted_tuning_options_change_nothing() {
     src.remove("big");
     assert_eq!(table_sums(&mut c, &copy.name), src);
 }
+
+/// `--merge` adds to a dump: the metadata keeps the earlier dump's
+/// sections, a table dumped again replaces its files, and the directory
+/// loads as one dump holding both.
+#[test]
+fn merge_adds_to_a_dump() {
+    let s = server();
+    s.fixtures();
+    let tmp = tempdir();
+    let dir = tmp.path().join("d");
+    run_ok(rdumper_for(&s).args(["-B", "sakila", "-T", "sakila.actor,sakila.city"]).arg("-o").arg(&dir));
+    run_ok(rdumper_for(&s).args(["-B", "torture-2", "--merge"]).arg("-o").arg(&dir));
+    run_ok(rdumper_for(&s).args(["-B", "sakila", "-T", "sakila.actor", "--merge"]).arg("-o").arg(&dir));
+    let meta = common::metadata::Metadata::parse(&read_text(&dir.join("metadata"))).unwrap();
+    let sections: Vec<(String, String)> = meta.tables.iter().map(|t| (t.db.clone(), t.table.clone())).collect();
+    let want = [("sakila", "actor"), ("sakila", "city"), ("torture-2", "t")].map(|(d, t)| (d.to_string(), t.to_string()));
+    assert_eq!(sections, want.to_vec());
+    let one = s.unique_db("merged_sakila");
+    let two = s.unique_db("merged_t2");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-s", "sakila", "-B", &one.name, "--checksum"]));
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-s", "torture-2", "-B", &two.name, "--checksum"]));
+    let mut c = s.conn();
+    let src = table_sums(&mut c, "sakila");
+    let got = table_sums(&mut c, &one.name);
+    assert_eq!(got.len(), 2);
+    assert_eq!((got.get("actor"), got.get("city")), (src.get("actor"), src.get("city")));
+    assert_same_data(&s, "torture-2", &two.name);
+
+    let out = run(rdumper_for(&s).args(["-B", "sakila", "--merge", "--clear"]).arg("-o").arg(&dir));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--merge"));
+    let text = read_text(&dir.join("metadata")).replace("# Finished dump at", "# Not finished at");
+    std::fs::write(dir.join("metadata"), text).unwrap();
+    let out = run(rdumper_for(&s).args(["-B", "sakila", "-T", "sakila.actor", "--merge"]).arg("-o").arg(&dir));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("is of a dump that did not finish"), "{err}");
+}
