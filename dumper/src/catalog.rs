@@ -22,6 +22,8 @@ pub struct Column {
     pub generated: bool,
     /// MariaDB INVISIBLE: not in `SELECT *`, so INSERTs need a column list.
     pub invisible: bool,
+    /// Character set and collation of a character column.
+    pub charset: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,9 @@ pub struct ChunkKey {
     pub column: String,
     /// Integer type: key ranges are possible.
     pub integer: bool,
+    /// A CHAR, VARCHAR, BINARY or VARBINARY key (`--split-string-pk`): its
+    /// character set and collation, `None` for the binary types.
+    pub string: Option<Option<(String, String)>>,
 }
 
 #[derive(Debug, Clone)]
@@ -162,7 +167,8 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
     for r in rows(
         conn,
         &format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, EXTRA \
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, DATA_TYPE, IS_GENERATED, EXTRA, \
+             CHARACTER_SET_NAME, COLLATION_NAME \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({list}) \
              ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION"
         ),
@@ -176,6 +182,10 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
             data_type,
             generated,
             invisible: extra.contains("INVISIBLE"),
+            charset: match (&r[6], &r[7]) {
+                (mysql::Value::NULL, _) | (_, mysql::Value::NULL) => None,
+                (cs, coll) => Some((text(cs), text(coll))),
+            },
         });
     }
 
@@ -319,9 +329,15 @@ pub fn load(conn: &mut mysql::Conn, opts: &Options, names: &FileNameMapper) -> R
         let from_view = kind == ObjectKind::View && opts.views_as_tables;
         let kind = if from_view { ObjectKind::Table } else { kind };
         let key_columns: Vec<String> = keys.get(&key_id).and_then(|k| k.values().next().cloned()).unwrap_or_default();
-        let key = key_columns.first().map(|c| ChunkKey {
-            column: c.clone(),
-            integer: cols.iter().any(|col| &col.name == c && INTEGER_TYPES.contains(&col.data_type.as_str())),
+        let key = key_columns.first().map(|c| {
+            let col = cols.iter().find(|col| &col.name == c);
+            ChunkKey {
+                column: c.clone(),
+                integer: col.is_some_and(|col| INTEGER_TYPES.contains(&col.data_type.as_str())),
+                string: col
+                    .filter(|col| ["char", "varchar", "binary", "varbinary"].contains(&col.data_type.as_str()))
+                    .map(|col| col.charset.clone()),
+            }
         });
         let system_log = db.eq_ignore_ascii_case("mysql")
             && ["general_log", "slow_log", "innodb_index_stats", "innodb_table_stats", "transaction_registry"]

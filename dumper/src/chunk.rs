@@ -37,11 +37,13 @@ pub struct Chunk {
     pub whole: bool,
     /// The partition it reads (`--split-partitions`), all of it.
     pub partition: Option<String>,
+    /// A range of a string key (`--split-string-pk`): its condition.
+    pub text_range: Option<String>,
 }
 
 impl Chunk {
     pub fn whole() -> Chunk {
-        Chunk { part: 0, lo: None, hi: None, whole: true, partition: None }
+        Chunk { part: 0, lo: None, hi: None, whole: true, partition: None, text_range: None }
     }
 
     /// The `PARTITION (…)` clause of its SELECT, if any.
@@ -51,6 +53,9 @@ impl Chunk {
 
     /// The WHERE condition of this chunk on `key`, if any.
     pub fn condition(&self, key: &str) -> Option<String> {
+        if let Some(c) = &self.text_range {
+            return Some(c.clone());
+        }
         if self.whole {
             return None;
         }
@@ -67,6 +72,9 @@ impl Chunk {
     pub fn describe(&self, key: Option<&str>) -> String {
         if let Some(p) = &self.partition {
             return format!("chunk {:05} (partition {p})", self.part);
+        }
+        if let (Some(c), Some(k)) = (&self.text_range, key) {
+            return format!("chunk {:05} ({k} range {})", self.part, c);
         }
         let range = match (self.whole, key, self.lo, self.hi) {
             (true, _, _, _) | (_, None, _, _) => String::new(),
@@ -122,22 +130,89 @@ pub fn partitions(conn: &mut mysql::Conn, t: &Table, regex: Option<&fancy_regex:
         };
         let take = regex.is_none_or(|re| re.is_match(&name).unwrap_or(false) || re.is_match(&text(&r[0])).unwrap_or(false));
         if take {
-            chunks.push(Chunk { part: chunks.len() as u64, lo: None, hi: None, whole: true, partition: Some(name) });
+            chunks.push(Chunk { partition: Some(name), part: chunks.len() as u64, ..Chunk::whole() });
         }
     }
     Ok(Some(chunks))
 }
 
+/// A value of a string key as SQL that compares in the column's collation
+/// (the bytes as read under SET NAMES binary, with the column's character
+/// set); a binary column's as bytes.
+fn string_literal_in(bytes: &[u8], charset: Option<&(String, String)>) -> Option<String> {
+    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
+    let name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    Some(match charset {
+        Some((cs, coll)) if name(cs) && name(coll) => format!("_{cs} X'{hex}' COLLATE {coll}"),
+        Some(_) => return None,
+        None => format!("X'{hex}'"),
+    })
+}
+
+/// `--split-string-pk`: a string key cut into ranges of about `target`
+/// rows, from one read of the key in order (the server reads its smallest
+/// index holding it); only the bounds are kept. A range takes the keys from
+/// its bound up to the next one, the first also NULL keys.
+fn plan_string(conn: &mut mysql::Conn, t: &Table, key: &crate::catalog::ChunkKey, target: u64) -> Result<Vec<Chunk>> {
+    let charset = key.string.as_ref().and_then(|c| c.as_ref());
+    let k = ident(&key.column);
+    let q = format!("SELECT {k} FROM {} ORDER BY {k}", t.qualified());
+    let mut bounds: Vec<String> = Vec::new();
+    let mut seen = 0u64;
+    let result = conn.query_iter(&q).map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
+    for row in result {
+        let row = row.map_err(|e| common::conn::QueryError::during(&e, &format!("while running {q}")))?;
+        let mysql::Value::Bytes(v) = &row[0] else { continue };
+        if seen > 0 && seen.is_multiple_of(target) && (bounds.len() as u64) < MAX_CHUNKS {
+            match string_literal_in(v, charset) {
+                Some(lit) => bounds.push(lit),
+                None => return Ok(vec![Chunk::whole()]),
+            }
+        }
+        seen += 1;
+    }
+    if bounds.is_empty() {
+        return Ok(vec![Chunk::whole()]);
+    }
+    let mut chunks = Vec::with_capacity(bounds.len() + 1);
+    for i in 0..=bounds.len() {
+        let cond = match (i.checked_sub(1).map(|j| &bounds[j]), bounds.get(i)) {
+            (None, Some(hi)) => format!("({k} IS NULL OR {k} < {hi})"),
+            (Some(lo), Some(hi)) => format!("({k} >= {lo} AND {k} < {hi})"),
+            (Some(lo), None) => format!("{k} >= {lo}"),
+            (None, None) => unreachable!("bounds is not empty"),
+        };
+        chunks.push(Chunk { part: i as u64, whole: false, text_range: Some(cond), ..Chunk::whole() });
+    }
+    Ok(chunks)
+}
+
 /// Plans the chunks of a table.
 /// `--where` is left out: the key ranges cover every key and the chunks'
-/// queries filter, so planning never scans the table.
-pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total_rows: u64) -> Result<Vec<Chunk>> {
-    let Some(key) = t.key.as_ref().filter(|k| k.integer) else {
-        return Ok(vec![Chunk::whole()]);
-    };
+/// queries filter, so planning never scans the table (but for
+/// `--split-string-pk`, which reads the key once).
+pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total_rows: u64, split_string: bool) -> Result<Vec<Chunk>> {
     if rows == Rows::Auto && t.rows_estimate < MIN_SPLIT_ROWS {
         return Ok(vec![Chunk::whole()]);
     }
+    let target = match rows {
+        Rows::Fixed(n) => n,
+        Rows::Dynamic { min, start, max } => {
+            let s = start.max(min).max(1);
+            if max > 0 {
+                s.min(max)
+            } else {
+                s
+            }
+        }
+        Rows::Auto => auto_chunk_rows(total_rows, threads),
+    };
+    if let Some(key) = t.key.as_ref().filter(|k| split_string && !k.integer && k.string.is_some()) {
+        return plan_string(conn, t, key, target.max(1));
+    }
+    let Some(key) = t.key.as_ref().filter(|k| k.integer) else {
+        return Ok(vec![Chunk::whole()]);
+    };
     let k = ident(&key.column);
     let base: Vec<String> = Vec::new();
     let run = |conn: &mut mysql::Conn, q: String| -> Result<mysql::Row> {
@@ -159,7 +234,7 @@ pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total
             let mut lo = min.div_euclid(n) * n;
             loop {
                 let hi = lo + n - 1;
-                chunks.push(Chunk { part: ((lo - origin) / n + 1) as u64, lo: Some(lo), hi: Some(hi), whole: false, partition: None });
+                chunks.push(Chunk { part: ((lo - origin) / n + 1) as u64, lo: Some(lo), hi: Some(hi), whole: false, partition: None, text_range: None });
                 if hi >= max {
                     break;
                 }
@@ -193,7 +268,7 @@ pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total
             let mut part = 0u64;
             while lo <= max {
                 let hi = (lo + width - 1).min(max);
-                chunks.push(Chunk { part, lo: Some(lo), hi: Some(hi), whole: false, partition: None });
+                chunks.push(Chunk { part, lo: Some(lo), hi: Some(hi), whole: false, partition: None, text_range: None });
                 part += 1;
                 lo = hi + 1;
             }
@@ -230,13 +305,17 @@ mod tests {
 
     #[test]
     fn conditions() {
-        let c = Chunk { part: 1, lo: None, hi: Some(9), whole: false, partition: None };
+        let c = Chunk { part: 1, lo: None, hi: Some(9), whole: false, partition: None, text_range: None };
         assert_eq!(c.condition("id").unwrap(), "(`id` IS NULL OR `id` <= 9)");
-        let c = Chunk { part: 2, lo: Some(10), hi: Some(19), whole: false, partition: None };
+        let c = Chunk { part: 2, lo: Some(10), hi: Some(19), whole: false, partition: None, text_range: None };
         assert_eq!(c.condition("id").unwrap(), "(10 <= `id` AND `id` <= 19)");
-        let c = Chunk { part: 3, lo: Some(20), hi: None, whole: false, partition: None };
+        let c = Chunk { part: 3, lo: Some(20), hi: None, whole: false, partition: None, text_range: None };
         assert_eq!(c.condition("id").unwrap(), "`id` >= 20");
         assert_eq!(Chunk::whole().condition("id"), None);
+        let utf8 = ("utf8mb4".to_string(), "utf8mb4_general_ci".to_string());
+        assert_eq!(string_literal_in("é'".as_bytes(), Some(&utf8)).unwrap(), "_utf8mb4 X'C3A927' COLLATE utf8mb4_general_ci");
+        assert_eq!(string_literal_in(&[0, 255], None).unwrap(), "X'00FF'");
+        assert_eq!(string_literal_in(b"a", Some(&("x;".to_string(), "y".to_string()))), None);
         let p = Chunk { partition: Some("p`1".into()), ..Chunk::whole() };
         assert_eq!(p.partition_clause(), " PARTITION (`p``1`)");
         assert_eq!(p.describe(Some("id")), "chunk 00000 (partition p`1)");

@@ -209,6 +209,18 @@ pub struct StatementArgs {
     /// Workers that dump chunks of one table at once (0: no limit)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_threads_per_table: usize,
+    /// Cut tables whose key is a string (CHAR, VARCHAR, BINARY, VARBINARY)
+    /// into ranges too, from one ordered read of the key
+    #[arg(long)]
+    pub split_string_pk: bool,
+    /// Characters of a string key mydumper splits on: accepted; rdumper
+    /// cuts string keys by row counts
+    #[arg(long, value_name = "N")]
+    pub max_char_size: Option<u64>,
+    /// Strings per string-key chunk in mydumper: accepted; rdumper cuts
+    /// string keys by row counts (-r)
+    #[arg(long, value_name = "N")]
+    pub max_items_per_string_chunk: Option<u64>,
     /// One chunk per partition of a partitioned table (instead of -r)
     #[arg(long)]
     pub split_partitions: bool,
@@ -530,6 +542,8 @@ pub struct Options {
     pub skip_metadata_sorting: bool,
     /// `--max-threads-per-table`.
     pub max_threads_per_table: usize,
+    /// `--split-string-pk`.
+    pub split_string_pk: bool,
     /// `--split-partitions` or `--partition-regex`: partitions as chunks,
     /// those whose name the regex (if any) matches.
     pub partitions: Option<Option<fancy_regex::Regex>>,
@@ -762,6 +776,7 @@ impl Cli {
             source_data: self.output.source_data.as_deref().map(parse_source_data).transpose()?.unwrap_or(0),
             replica_data: self.output.replica_data.is_some_and(|n| n > 0),
             max_threads_per_table: self.statement.max_threads_per_table,
+            split_string_pk: self.statement.split_string_pk,
             partitions: match &self.statement.partition_regex {
                 Some(r) => Some(Some(
                     fancy_regex::Regex::new(&format!("(?i){r}")).with_context(|| format!("bad --partition-regex {r:?}"))?,

@@ -348,7 +348,7 @@ fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<(
     };
     let chunks = match partitioned {
         Some(chunks) => chunks,
-        None => chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads, ctx.total_rows_estimate)?,
+        None => chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads, ctx.total_rows_estimate, ctx.opts.split_string_pk)?,
     };
     if ctx.opts.check_row_count {
         // The rows of the chunks' partitions when they read partitions.
