@@ -30,6 +30,9 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     if load.drop_database && (load.skip_create_database || load.no_schemas) {
         bail!("--drop-database would leave no database to load into with --skip-create-database or --no-schemas");
     }
+    if load.drop_database && load.resume {
+        log::info!("--drop-database: not with --resume, which loads the rest into the databases the interrupted load filled");
+    }
     let mut selection = selection(&cli, &config)?;
     let conn = ConnectionConfig::from_args(&cli.conn)?;
     let dry_run = cli.app.dry_run || load.stream == Some(crate::cli::StreamMode::Unpack);
@@ -81,7 +84,8 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
             inserts_as_data: !load.plain_inserts,
             ignore_errors: common::options::parse_error_codes(load.ignore_errors.as_deref().unwrap_or(""))?,
             raw_wire: conn.raw_wire(),
-            drop_database: load.drop_database,
+            // A resumed load keeps what the interrupted one loaded.
+            drop_database: load.drop_database && !load.resume,
             skip_indexes: load.skip_indexes,
             append_if_not_exist: load.append_if_not_exist,
             show_warnings: load.show_warnings,

@@ -1,8 +1,9 @@
 //! An interrupted directory load and `--resume`: the first SIGINT lets the
 //! files being loaded finish, gives the tables created their deferred
 //! indexes and lists the files not loaded in `DIR/resume`; `--resume` loads
-//! just those, and the copy equals the source. `-k` stops at once without a
-//! resume file; a stale or missing resume file is refused by name.
+//! just those, and the copy equals the source (`--drop-database`, given to
+//! both runs, does not drop what the first loaded). `-k` stops at once
+//! without a resume file; a stale or missing resume file is refused by name.
 
 mod dump_support;
 
@@ -38,7 +39,7 @@ fn load(s: &Server, dir: &Path, script: &Path, target: &str) -> Command {
     c.args(s.conn_args())
         .arg("-d")
         .arg(dir)
-        .args(["-B", target, "-t", "2", "--exec-per-thread"])
+        .args(["-B", target, "-t", "2", "--drop-database", "--exec-per-thread"])
         .arg(script)
         .args(["--exec-per-thread-extension", ".slow"]);
     c
