@@ -136,6 +136,50 @@ pub fn partitions(conn: &mut mysql::Conn, t: &Table, regex: Option<&fancy_regex:
     Ok(Some(chunks))
 }
 
+/// How large chunks are.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizing {
+    pub rows: Rows,
+    pub threads: usize,
+    /// The estimated rows of every table dumped.
+    pub total_rows: u64,
+    /// `--split-string-pk`.
+    pub split_string: bool,
+    /// `--rows-hard MIN:MAX` (MAX 0: none): bounds on the rows of a chunk
+    /// sized automatically or dynamically.
+    pub hard: Option<(u64, u64)>,
+}
+
+impl Sizing {
+    /// Rows per chunk (`-r N`: N; rows of a string key's range).
+    fn target(&self) -> u64 {
+        let sized = match self.rows {
+            Rows::Fixed(n) => return n.max(1),
+            Rows::Dynamic { min, start, max } => {
+                let s = start.max(min);
+                if max > 0 {
+                    s.min(max)
+                } else {
+                    s
+                }
+            }
+            Rows::Auto => auto_chunk_rows(self.total_rows, self.threads),
+        };
+        let sized = match self.hard {
+            Some((min, max)) => {
+                let s = sized.max(min);
+                if max > 0 {
+                    s.min(max)
+                } else {
+                    s
+                }
+            }
+            None => sized,
+        };
+        sized.max(1)
+    }
+}
+
 /// A value of a string key as SQL that compares in the column's collation
 /// (the bytes as read under SET NAMES binary, with the column's character
 /// set); a binary column's as bytes.
@@ -191,24 +235,14 @@ fn plan_string(conn: &mut mysql::Conn, t: &Table, key: &crate::catalog::ChunkKey
 /// `--where` is left out: the key ranges cover every key and the chunks'
 /// queries filter, so planning never scans the table (but for
 /// `--split-string-pk`, which reads the key once).
-pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total_rows: u64, split_string: bool) -> Result<Vec<Chunk>> {
+pub fn plan(conn: &mut mysql::Conn, t: &Table, sizing: &Sizing) -> Result<Vec<Chunk>> {
+    let rows = sizing.rows;
     if rows == Rows::Auto && t.rows_estimate < MIN_SPLIT_ROWS {
         return Ok(vec![Chunk::whole()]);
     }
-    let target = match rows {
-        Rows::Fixed(n) => n,
-        Rows::Dynamic { min, start, max } => {
-            let s = start.max(min).max(1);
-            if max > 0 {
-                s.min(max)
-            } else {
-                s
-            }
-        }
-        Rows::Auto => auto_chunk_rows(total_rows, threads),
-    };
-    if let Some(key) = t.key.as_ref().filter(|k| split_string && !k.integer && k.string.is_some()) {
-        return plan_string(conn, t, key, target.max(1));
+    let target = sizing.target();
+    if let Some(key) = t.key.as_ref().filter(|k| sizing.split_string && !k.integer && k.string.is_some()) {
+        return plan_string(conn, t, key, target);
     }
     let Some(key) = t.key.as_ref().filter(|k| k.integer) else {
         return Ok(vec![Chunk::whole()]);
@@ -250,16 +284,6 @@ pub fn plan(conn: &mut mysql::Conn, t: &Table, rows: Rows, threads: usize, total
         }
         Rows::Auto | Rows::Dynamic { .. } => {
             let est = t.rows_estimate.max(1);
-            let target = match rows {
-                Rows::Dynamic { min, start, max } => {
-                    let mut s = start.max(min).max(1);
-                    if max > 0 {
-                        s = s.min(max);
-                    }
-                    s
-                }
-                _ => auto_chunk_rows(total_rows, threads),
-            };
             let n = est.div_ceil(target);
             let span = max - min + 1;
             let n = (n.min(MAX_CHUNKS) as i128).clamp(1, span);
@@ -301,6 +325,16 @@ mod tests {
         assert_eq!(auto_chunk_rows(300_000, 4), 37_500);
         // A small dump is not cut into tiny pieces.
         assert_eq!(auto_chunk_rows(50_000, 8), MIN_SPLIT_ROWS);
+    }
+
+    #[test]
+    fn hard_bounds_apply_to_sized_chunks_only() {
+        let sizing = |rows, hard| Sizing { rows, threads: 2, total_rows: 4_000_000, split_string: false, hard };
+        assert_eq!(sizing(Rows::Auto, None).target(), 1_000_000);
+        assert_eq!(sizing(Rows::Auto, Some((0, 50_000))).target(), 50_000);
+        assert_eq!(sizing(Rows::Auto, Some((2_000_000, 0))).target(), 2_000_000);
+        assert_eq!(sizing(Rows::Dynamic { min: 10, start: 100, max: 0 }, Some((500, 0))).target(), 500);
+        assert_eq!(sizing(Rows::Fixed(7), Some((500, 600))).target(), 7);
     }
 
     #[test]

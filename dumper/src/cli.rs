@@ -209,6 +209,10 @@ pub struct StatementArgs {
     /// Workers that dump chunks of one table at once (0: no limit)
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub max_threads_per_table: usize,
+    /// Bounds on the rows of chunks sized automatically or with -r
+    /// MIN:START[:MAX]: MIN:MAX (MAX 0: no bound)
+    #[arg(long, value_name = "MIN:MAX")]
+    pub rows_hard: Option<String>,
     /// Cut tables whose key is a string (CHAR, VARCHAR, BINARY, VARBINARY)
     /// into ranges too, from one ordered read of the key
     #[arg(long)]
@@ -544,6 +548,8 @@ pub struct Options {
     pub max_threads_per_table: usize,
     /// `--split-string-pk`.
     pub split_string_pk: bool,
+    /// `--rows-hard MIN:MAX`.
+    pub rows_hard: Option<(u64, u64)>,
     /// `--split-partitions` or `--partition-regex`: partitions as chunks,
     /// those whose name the regex (if any) matches.
     pub partitions: Option<Option<fancy_regex::Regex>>,
@@ -777,6 +783,13 @@ impl Cli {
             replica_data: self.output.replica_data.is_some_and(|n| n > 0),
             max_threads_per_table: self.statement.max_threads_per_table,
             split_string_pk: self.statement.split_string_pk,
+            rows_hard: match self.statement.rows_hard.as_deref() {
+                None => None,
+                Some(v) => match v.split_once(':').map(|(a, b)| (a.trim().parse::<u64>(), b.trim().parse::<u64>())) {
+                    Some((Ok(min), Ok(max))) if max == 0 || min <= max => Some((min, max)),
+                    _ => bail!("--rows-hard {v:?}: expected MIN:MAX, numbers, MIN at most MAX (MAX 0: no bound)"),
+                },
+            },
             partitions: match &self.statement.partition_regex {
                 Some(r) => Some(Some(
                     fancy_regex::Regex::new(&format!("(?i){r}")).with_context(|| format!("bad --partition-regex {r:?}"))?,

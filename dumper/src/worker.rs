@@ -348,7 +348,16 @@ fn plan_table(conn: &mut mysql::Conn, ctx: &Ctx, t: &Arc<TableTask>) -> Result<(
     };
     let chunks = match partitioned {
         Some(chunks) => chunks,
-        None => chunk::plan(conn, &t.table, ctx.opts.rows, ctx.opts.threads, ctx.total_rows_estimate, ctx.opts.split_string_pk)?,
+        None => {
+            let sizing = chunk::Sizing {
+                rows: ctx.opts.rows,
+                threads: ctx.opts.threads,
+                total_rows: ctx.total_rows_estimate,
+                split_string: ctx.opts.split_string_pk,
+                hard: ctx.opts.rows_hard,
+            };
+            chunk::plan(conn, &t.table, &sizing)?
+        }
     };
     if ctx.opts.check_row_count {
         // The rows of the chunks' partitions when they read partitions.

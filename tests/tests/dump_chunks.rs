@@ -113,3 +113,26 @@ fn string_keys_split_into_ranges() {
     let names: Vec<String> = files(&dir).into_keys().collect();
     assert!(names.contains(&format!("{}.s.00000.sql", db.name)) && !names.contains(&format!("{}.s.00001.sql", db.name)), "{names:?}");
 }
+
+/// `--rows-hard MIN:MAX` bounds the chunks rdumper sizes itself: alone, one
+/// table of 300k rows stays in two chunks per worker; at most 20k rows a
+/// chunk it takes about 15. A bad value is refused.
+#[test]
+fn rows_hard_bounds_automatic_chunks() {
+    let s = server();
+    let db = big_table(&s, "rows_hard");
+    let count = |extra: &[&str]| {
+        let (_t, dir) = dump_dir(&s, &[&["-B", db.name.as_str(), "-t", "2", "--check-row-count"][..], extra].concat());
+        files(&dir).into_keys().filter(|n| n.starts_with(&format!("{}.big.", db.name))).count()
+    };
+    let plain = count(&[]);
+    let bounded = count(&["--rows-hard", "0:20000"]);
+    assert!(plain <= 4, "{plain} chunks");
+    assert!((14..=17).contains(&bounded), "{bounded} chunks");
+    let (_t, dir) = dump_dir(&s, &["-B", &db.name, "--rows-hard", "0:20000"]);
+    let copy = s.unique_db("rows_hard_copy");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &copy.name]));
+    assert_same_data(&s, &db.name, &copy.name);
+    let out = run(rdumper_for(&s).args(["-B", &db.name, "--rows-hard", "9:3", "-o", "/nonexistent"]));
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--rows-hard"));
+}
