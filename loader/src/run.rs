@@ -105,10 +105,22 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     let Some(mut control) = control else {
         return check_only(&cli, shared, &selection, workers, receiving);
     };
+    if load.disable_redo_log {
+        disable_redo_log(&mut control)?;
+    }
     let saved_globals = set_globals(&mut control, &config)?;
     let started = Instant::now();
     let result = load_with_workers(&cli, &conn, &mut control, shared.clone(), &selection, workers, receiving);
     restore_globals(&mut control, &saved_globals);
+    if load.disable_redo_log {
+        match control.query_drop("ALTER INSTANCE ENABLE INNODB REDO_LOG") {
+            Ok(()) => log::info!("--disable-redo-log: InnoDB's redo log is on again"),
+            Err(e) => log::error!(
+                "--disable-redo-log: cannot turn InnoDB's redo log on again: {}; run ALTER INSTANCE ENABLE INNODB REDO_LOG",
+                server_message(&e)
+            ),
+        }
+    }
     let summary = result?;
     if selection.resume.is_some() {
         if let Some(dir) = &load.directory {
@@ -190,6 +202,39 @@ fn check_only(cli: &Cli, shared: Arc<Shared>, selection: &Selection, workers: us
         totals.skipped
     );
     Ok(())
+}
+
+/// `--disable-redo-log`: InnoDB keeps no redo log while the load runs
+/// (MySQL 8.0.21 and later; a crash meanwhile loses the server's data, as
+/// MySQL documents), and it is turned on again at the end, failed or not.
+/// Other servers are refused before anything is loaded.
+fn disable_redo_log(control: &mut mysql::Conn) -> Result<()> {
+    let version: String = control
+        .query_first("SELECT VERSION()")
+        .map_err(|e| anyhow::anyhow!("cannot read the server's version: {}", server_message(&e)))?
+        .unwrap_or_default();
+    if !redo_log_switch(&version) {
+        bail!("--disable-redo-log needs MySQL 8.0.21 or later; the server is {version}");
+    }
+    control
+        .query_drop("ALTER INSTANCE DISABLE INNODB REDO_LOG")
+        .map_err(|e| anyhow::anyhow!("--disable-redo-log: {}", server_message(&e)))?;
+    log::warn!("--disable-redo-log: InnoDB's redo log is off until the load ends; a crash meanwhile loses the server's data");
+    Ok(())
+}
+
+/// Whether a server of `version` (`SELECT VERSION()`) can turn InnoDB's
+/// redo log off: MySQL 8.0.21 and later, not MariaDB.
+fn redo_log_switch(version: &str) -> bool {
+    if version.to_ascii_lowercase().contains("mariadb") {
+        return false;
+    }
+    let nums: Vec<u64> = version
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|n| n.parse().unwrap_or(0))
+        .collect();
+    matches!(nums.as_slice(), [major, minor, patch] if (*major, *minor, *patch) >= (8, 0, 21))
 }
 
 /// `--set-gtid-purged`: the server loaded counts the dump's GTIDs as its
@@ -492,5 +537,21 @@ fn restore_globals(control: &mut mysql::Conn, saved: &[(String, String)]) {
         if let Err(e) = control.query_drop(format!("SET GLOBAL {k} = {}", ddl::restore_value(v))) {
             log::warn!("cannot restore global variable {k} to {v}: {}", server_message(&e));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redo_log_switch_needs_mysql_8_0_21() {
+        assert!(redo_log_switch("8.0.21"));
+        assert!(redo_log_switch("8.4.3-log"));
+        assert!(redo_log_switch("9.1.0"));
+        assert!(!redo_log_switch("8.0.20"));
+        assert!(!redo_log_switch("5.7.44-log"));
+        assert!(!redo_log_switch("10.11.19-MariaDB-0+deb12u1"));
+        assert!(!redo_log_switch("11.4.2-MariaDB"));
     }
 }

@@ -745,3 +745,21 @@ fn set_gtid_purged_takes_the_dumps_gtids() {
     assert_eq!(pos, gtid);
     assert_eq!(table_sums(&mut t.conn(), &src.name), table_sums(&mut s.conn(), &src.name));
 }
+
+/// `--disable-redo-log` needs MySQL 8.0.21 or later: against MariaDB the
+/// load is refused, naming the server, before anything is created.
+#[test]
+fn disable_redo_log_is_refused_where_the_server_cannot() {
+    let s = server();
+    let target = s.unique_db("redo_off");
+    let dir = shared_dir().join("corpus/md-1.0.1/sakila-sql");
+    let out = run(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &target.name, "--disable-redo-log"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--disable-redo-log needs MySQL 8.0.21 or later; the server is 10."), "{err}");
+    let n: Option<u64> = s
+        .conn()
+        .exec_first("SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", (&target.name,))
+        .unwrap();
+    assert_eq!(n, Some(0), "the target was created");
+}
