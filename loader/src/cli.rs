@@ -315,6 +315,11 @@ pub struct LoadArgs {
     #[arg(long, value_name = "MODE", num_args = 0..=1, default_value = "WARN", default_missing_value = "FAIL", value_parser = parse_checksum, help_heading = "Execution Options")]
     pub checksum: ChecksumMode,
 
+    /// Load a mysqldump or mariadb-dump stream from stdin (INSERTs by
+    /// parallel workers)
+    #[arg(long, help_heading = "Execution Options")]
+    pub mysqldump: bool,
+
     /// Turn InnoDB's redo log off during the load (MySQL 8.0.21 and later)
     #[arg(long, help_heading = "Execution Options")]
     pub disable_redo_log: bool,

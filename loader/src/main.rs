@@ -8,6 +8,7 @@ mod dry_run;
 mod exec;
 mod files;
 mod infile;
+mod mysqldump;
 mod replication;
 mod run;
 mod scheduler;

@@ -35,6 +35,9 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
     }
     let mut selection = selection(&cli, &config)?;
     let conn = ConnectionConfig::from_args(&cli.conn)?;
+    if load.mysqldump {
+        return load_mysqldump(&cli, &conn);
+    }
     let dry_run = cli.app.dry_run || load.stream == Some(crate::cli::StreamMode::Unpack);
     if load.stream == Some(crate::cli::StreamMode::Unpack) && load.directory.is_none() {
         bail!("--stream=UNPACK keeps the received files: give -d DIR to receive them into");
@@ -157,6 +160,49 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         if ran == 0 {
             log::warn!("--source-data: the dump's metadata asks for no replication statement (dump it with --source-data)");
         }
+    }
+    Ok(())
+}
+
+/// `--mysqldump`: the stream on stdin, in mysqldump's format (see
+/// `mysqldump`). Options that choose files of a mydumper dump do not apply.
+fn load_mysqldump(cli: &Cli, conn: &ConnectionConfig) -> Result<()> {
+    let load = &cli.load;
+    let refused = [
+        (load.directory.is_some(), "-d"),
+        (load.source_db.is_some(), "-s"),
+        (!load.tables_list.is_empty(), "-T"),
+        (!load.regex.is_empty(), "-x"),
+        (load.omit_from_file.is_some(), "-O"),
+        (load.resume, "--resume"),
+        (load.stream.is_some_and(|m| m != crate::cli::StreamMode::Traditional), "--stream=MODE"),
+    ];
+    if let Some((_, opt)) = refused.iter().find(|(given, _)| *given) {
+        bail!("--mysqldump loads the whole stream on stdin: {opt} does not apply to it");
+    }
+    let started = Instant::now();
+    let plan = crate::mysqldump::Plan {
+        conn,
+        target: load.database.clone(),
+        threads: cli.app.worker_count().max(1),
+        retry_count: load.retry_count,
+        dry_run: cli.app.dry_run,
+    };
+    let stdin = std::io::stdin().as_fd().try_clone_to_owned().context("cannot read stdin")?;
+    common::stream::widen_pipe(stdin.as_fd());
+    let totals = crate::mysqldump::load(File::from(stdin), &plan)?;
+    let what = if plan.dry_run { "read (dry run, nothing was executed)" } else { "loaded" };
+    let summary = format!(
+        "mysqldump stream {what}: {} statements, {} of them INSERTs, {} in {:.1}s",
+        totals.statements,
+        totals.inserts,
+        common::progress::human_bytes(totals.bytes),
+        started.elapsed().as_secs_f64()
+    );
+    if plan.dry_run {
+        println!("{summary}");
+    } else {
+        log::info!("{summary}");
     }
     Ok(())
 }
