@@ -883,14 +883,7 @@ impl<'a> Scheduler<'a> {
             let busy = self.running.values().filter(|t| matches!(t, Tag::Indexes(_))).count();
             let room = self.sel.max_threads_for_index_creation.max(1).saturating_sub(busy);
             for key in keys.into_iter().take(room) {
-                let db = self.target(d, &key.0);
-                let t = d.tables.get_mut(&key).expect("table present");
-                t.indexes = Stage::Running;
-                let name = t.real_name.clone().unwrap_or_else(|| key.1.clone());
-                let statements = t.deferred.as_ref().map(|k| k.index_statements(&name, self.sel.optimize_keys_batchsize)).unwrap_or_default();
-                let what = format!("indexes of `{db}`.`{name}`");
-                let job = self.job(Work::Generated { db, what, statements }, d);
-                self.running_tag_later(job, Tag::Indexes(key), false);
+                self.queue_indexes(d, key);
             }
         }
         let indexes_done = d
@@ -898,23 +891,7 @@ impl<'a> Scheduler<'a> {
             .values()
             .all(|t| t.indexes == Stage::Done || t.status != TableStatus::Ready || !t.has_deferred_indexes());
         if all_settled && indexes_done && d.foreign_keys == Stage::NotYet {
-            d.foreign_keys = Stage::Running;
-            let fks: Vec<_> = d
-                .tables
-                .iter()
-                .filter(|(_, t)| t.status == TableStatus::Ready)
-                .filter_map(|(k, t)| {
-                    let name = t.real_name.clone().unwrap_or_else(|| k.1.clone());
-                    t.deferred.as_ref().and_then(|dk| dk.foreign_key_statement(&name)).map(|s| (k.clone(), name, s))
-                })
-                .collect();
-            for (key, name, stmt) in fks {
-                let db = self.target(d, &key.0);
-                let what = format!("foreign keys of `{db}`.`{name}`");
-                let job = self.job(Work::Generated { db, what, statements: vec![stmt] }, d);
-                d.fk_running += 1;
-                self.running_tag_later(job, Tag::ForeignKeys, false);
-            }
+            self.queue_foreign_keys(d);
         }
         if d.foreign_keys == Stage::Running && d.fk_running == 0 {
             d.foreign_keys = Stage::Done;
@@ -945,6 +922,40 @@ impl<'a> Scheduler<'a> {
                 let job = self.job(Work::File { path, role: FileRole::Post, db: Some(db) }, d);
                 self.running_tag_later(job, Tag::Post(kind), false);
             }
+        }
+    }
+
+    /// Queues the job adding a table's deferred indexes.
+    fn queue_indexes(&mut self, d: &mut Dump, key: (String, String)) {
+        let db = self.target(d, &key.0);
+        let t = d.tables.get_mut(&key).expect("table present");
+        t.indexes = Stage::Running;
+        let name = t.real_name.clone().unwrap_or_else(|| key.1.clone());
+        let statements = t.deferred.as_ref().map(|k| k.index_statements(&name, self.sel.optimize_keys_batchsize)).unwrap_or_default();
+        let what = format!("indexes of `{db}`.`{name}`");
+        let job = self.job(Work::Generated { db, what, statements }, d);
+        self.running_tag_later(job, Tag::Indexes(key), false);
+    }
+
+    /// Queues the jobs adding the deferred foreign keys of the tables
+    /// created.
+    fn queue_foreign_keys(&mut self, d: &mut Dump) {
+        d.foreign_keys = Stage::Running;
+        let fks: Vec<_> = d
+            .tables
+            .iter()
+            .filter(|(_, t)| t.status == TableStatus::Ready)
+            .filter_map(|(k, t)| {
+                let name = t.real_name.clone().unwrap_or_else(|| k.1.clone());
+                t.deferred.as_ref().and_then(|dk| dk.foreign_key_statement(&name)).map(|s| (k.clone(), name, s))
+            })
+            .collect();
+        for (key, name, stmt) in fks {
+            let db = self.target(d, &key.0);
+            let what = format!("foreign keys of `{db}`.`{name}`");
+            let job = self.job(Work::Generated { db, what, statements: vec![stmt] }, d);
+            d.fk_running += 1;
+            self.running_tag_later(job, Tag::ForeignKeys, false);
         }
     }
 
@@ -1079,34 +1090,13 @@ impl<'a> Scheduler<'a> {
                     .map(|(k, _)| k.clone())
                     .collect();
                 for key in keys {
-                    let db = self.target(d, &key.0);
-                    let t = d.tables.get_mut(&key).expect("table present");
-                    t.indexes = Stage::Running;
-                    let name = t.real_name.clone().unwrap_or_else(|| key.1.clone());
-                    let statements = t.deferred.as_ref().map(|k| k.index_statements(&name, self.sel.optimize_keys_batchsize)).unwrap_or_default();
-                    let job = self.job(Work::Generated { db, what: format!("indexes of `{}`.`{name}`", self.target(d, &key.0)), statements }, d);
-                    self.running_tag_later(job, Tag::Indexes(key), false);
+                    self.queue_indexes(d, key);
                 }
             }
             Some(StopStep::Indexes) if self.running.is_empty() => {
                 self.stop = Some(StopStep::ForeignKeys);
                 if d.foreign_keys == Stage::NotYet {
-                    d.foreign_keys = Stage::Running;
-                    let fks: Vec<_> = d
-                        .tables
-                        .iter()
-                        .filter(|(_, t)| t.status == TableStatus::Ready)
-                        .filter_map(|(k, t)| {
-                            let name = t.real_name.clone().unwrap_or_else(|| k.1.clone());
-                            t.deferred.as_ref().and_then(|dk| dk.foreign_key_statement(&name)).map(|s| (k.clone(), name, s))
-                        })
-                        .collect();
-                    for (key, name, stmt) in fks {
-                        let db = self.target(d, &key.0);
-                        let what = format!("foreign keys of `{db}`.`{name}`");
-                        let job = self.job(Work::Generated { db, what, statements: vec![stmt] }, d);
-                        self.running_tag_later(job, Tag::ForeignKeys, false);
-                    }
+                    self.queue_foreign_keys(d);
                 }
             }
             Some(StopStep::ForeignKeys) if self.running.is_empty() => {
