@@ -9,7 +9,8 @@
 //! stream's session settings before its first other statement (character
 //! set, time zone, checks off, SQL mode) are every worker's too. The stream
 //! must end with mysqldump's `-- Dump completed` line, so that a truncated
-//! one is never taken for a whole.
+//! one is never taken for a whole. As any rloader load, it is not written
+//! to the binary log unless `-e`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -293,6 +294,22 @@ pub struct Plan<'a> {
     pub retry_count: u32,
     /// `--dry-run`: split and check the stream, run nothing.
     pub dry_run: bool,
+    /// `--no-data`: the INSERTs are left out.
+    pub no_data: bool,
+    /// `-e/--enable-binlog`: the load is written to the binary log (as
+    /// any rloader load, it is not by default).
+    pub binlog: bool,
+}
+
+/// Connects, with the binary log off for the session unless `-e`.
+fn connect(plan: &Plan) -> Result<mysql::Conn> {
+    let mut conn = plan.conn.connect()?;
+    if !plan.binlog {
+        if let Err(e) = conn.query_drop("SET SQL_LOG_BIN = 0") {
+            log::warn!("cannot turn off binary logging for the load ({}); the restore will be binlogged", server_message(&e));
+        }
+    }
+    Ok(conn)
 }
 
 /// A reader that counts what passes (for the progress bar).
@@ -335,7 +352,7 @@ pub fn load(input: impl Read, plan: &Plan) -> Result<Totals> {
         return finished(&split, totals);
     }
 
-    let mut control = plan.conn.connect()?;
+    let mut control = connect(plan)?;
     let mut current: Option<String> = None;
     if let Some(t) = &plan.target {
         control
@@ -367,6 +384,7 @@ pub fn load(input: impl Read, plan: &Plan) -> Result<Totals> {
             }
             let text = Arc::new(st.text);
             match kind {
+                Kind::Data if plan.no_data => continue,
                 Kind::Data => {
                     totals.inserts += 1;
                     if current.is_none() {
@@ -448,7 +466,7 @@ impl Workers {
         let failed = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::new();
         for i in 0..threads {
-            let mut conn = plan.conn.connect()?;
+            let mut conn = connect(plan)?;
             for p in prologue {
                 let sql = crate::sqltext::to_query(p).map_err(|e| anyhow!("worker {i}: {e}: {}", excerpt(p)))?;
                 conn.query_drop(sql.as_ref())

@@ -176,6 +176,10 @@ fn load_mysqldump(cli: &Cli, conn: &ConnectionConfig) -> Result<()> {
         (load.omit_from_file.is_some(), "-O"),
         (load.resume, "--resume"),
         (load.stream.is_some_and(|m| m != crate::cli::StreamMode::Traditional), "--stream=MODE"),
+        (load.no_schemas, "--no-schemas"),
+        (load.skip_create_table, "--skip-create-table"),
+        (load.skip_triggers, "--skip-triggers"),
+        (load.skip_post, "--skip-post"),
     ];
     if let Some((_, opt)) = refused.iter().find(|(given, _)| *given) {
         bail!("--mysqldump loads the whole stream on stdin: {opt} does not apply to it");
@@ -187,6 +191,8 @@ fn load_mysqldump(cli: &Cli, conn: &ConnectionConfig) -> Result<()> {
         threads: cli.app.worker_count().max(1),
         retry_count: load.retry_count,
         dry_run: cli.app.dry_run,
+        no_data: load.no_data,
+        binlog: load.enable_binlog,
     };
     let stdin = std::io::stdin().as_fd().try_clone_to_owned().context("cannot read stdin")?;
     common::stream::widen_pipe(stdin.as_fd());

@@ -112,3 +112,43 @@ fn broken_streams_fail_and_dry_runs_need_no_server() {
     let out = run_with_input(rloader().args(s.conn_args()).args(["--mysqldump", "-d", "/tmp"]), &bytes);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("-d does not apply"));
 }
+
+/// Statements in the binary log since `from` (file, position) that name
+/// `db`.
+fn binlogged(s: &Server, from: &(String, u64), db: &str) -> usize {
+    let mut c = s.conn();
+    let events: Vec<mysql::Row> =
+        mysql::prelude::Queryable::query(&mut c, format!("SHOW BINLOG EVENTS IN '{}' FROM {}", from.0, from.1)).unwrap();
+    events.iter().filter(|r| r.get::<String, _>(5).unwrap_or_default().contains(db)).count()
+}
+
+fn binlog_position(s: &Server) -> (String, u64) {
+    let row: mysql::Row = mysql::prelude::Queryable::query_first(&mut s.conn(), "SHOW MASTER STATUS").unwrap().unwrap();
+    (row.get(0).unwrap(), row.get(1).unwrap())
+}
+
+/// `--no-data` creates the tables and loads no row; the load is not in the
+/// binary log unless `-e`.
+#[test]
+fn no_data_and_the_binary_log() {
+    let s = server();
+    s.fixtures();
+    let tmp = tempdir();
+    let dump = mariadb_dump(&s, tmp.path(), "t2.sql", &["torture-2"]);
+    let empty = s.unique_db("md_nodata");
+    let from = binlog_position(&s);
+    let out = load(&s, &dump, &["-B", &empty.name, "--no-data"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut c = s.conn();
+    let sums = table_sums(&mut c, &empty.name);
+    assert_eq!(sums.keys().collect::<Vec<_>>(), table_sums(&mut c, "torture-2").keys().collect::<Vec<_>>());
+    assert!(sums.values().all(|t| t.rows == 0), "{sums:?}");
+    assert_eq!(binlogged(&s, &from, &empty.name), 0, "a load without -e reached the binary log");
+
+    let logged = s.unique_db("md_binlog");
+    let from = binlog_position(&s);
+    let out = load(&s, &dump, &["-B", &logged.name, "-e"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_same_data(&s, "torture-2", &logged.name);
+    assert!(binlogged(&s, &from, &logged.name) > 0, "-e: the load is not in the binary log");
+}
