@@ -224,7 +224,13 @@ enum Kind {
 /// case.
 fn head(text: &[u8]) -> String {
     let s = String::from_utf8_lossy(&text[..text.len().min(4096)]);
-    let mut rest: &str = &s;
+    code_start(&s).chars().take(200).collect::<String>().to_ascii_uppercase()
+}
+
+/// `s` from its first word of code: leading comments (mysqldump's `--`
+/// lines before each statement) and hint markers skipped.
+fn code_start(s: &str) -> &str {
+    let mut rest: &str = s;
     loop {
         rest = rest.trim_start();
         if let Some(r) = rest.strip_prefix("--").filter(|r| r.is_empty() || r.starts_with(char::is_whitespace)) {
@@ -238,10 +244,9 @@ fn head(text: &[u8]) -> String {
         } else if let Some(r) = rest.strip_prefix("/*") {
             rest = r.split_once("*/").map_or("", |(_, after)| after);
         } else {
-            break;
+            return rest;
         }
     }
-    rest.chars().take(200).collect::<String>().to_ascii_uppercase()
 }
 
 fn classify(text: &[u8]) -> Kind {
@@ -262,8 +267,8 @@ fn classify(text: &[u8]) -> Kind {
 /// The database a `USE` statement names.
 fn use_database(text: &[u8]) -> Option<String> {
     let s = String::from_utf8_lossy(text);
-    let pos = s.to_ascii_uppercase().find("USE")?;
-    let rest = s[pos + 3..].trim();
+    let code = code_start(&s);
+    let rest = code.get(3..)?.trim();
     let rest = rest.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
     Some(match rest.strip_prefix('`') {
         Some(q) => q.strip_suffix('`')?.replace("``", "`"),
@@ -624,6 +629,7 @@ mod tests {
         assert_eq!(classify(b"\n-- c\nREPLACE INTO t VALUES (1)"), Kind::Data);
         assert_eq!(classify(b"LOCK TABLES `t` WRITE"), Kind::Lock);
         assert_eq!(classify(b"USE `a``b`"), Kind::Use("a`b".into()));
+        assert_eq!(classify(b"--\n-- Current Database: `museum`\n--\nUSE `museum`"), Kind::Use("museum".into()));
         assert_eq!(classify(b"/*!40101 SET NAMES utf8mb4 */"), Kind::Set);
         assert_eq!(classify(b"/*M!999999\\- enable the sandbox mode */ \n/*!40101 SET @A=1 */"), Kind::Set);
         assert_eq!(classify(b"/*!40000 ALTER TABLE `t` DISABLE KEYS */"), Kind::Independent);
