@@ -36,6 +36,9 @@ impl Program {
 pub struct Config {
     pub files: Vec<PathBuf>,
     pub keys: KeyFile,
+    /// Keys of the program's sections that are none of its options: read
+    /// before the logger exists, logged by [`Config::log_ignored`].
+    pub ignored: Vec<String>,
 }
 
 impl Config {
@@ -46,6 +49,14 @@ impl Config {
 
     pub fn get(&self, group: &str, key: &str) -> Option<&str> {
         self.keys.get(group, key)
+    }
+
+    /// Logs (at debug level) the option-file keys that were ignored; call
+    /// once the logger is set up.
+    pub fn log_ignored(&self) {
+        for key in &self.ignored {
+            log::debug!("option file key {key:?} is not an option of this program; ignored");
+        }
     }
 
     /// Reads the option files the command line names (or the default one).
@@ -118,11 +129,11 @@ fn client_key(key: &str) -> Option<&'static str> {
 
 /// Turns option-file keys into arguments the parser knows. Unknown keys are
 /// skipped, as mydumper skips them.
-fn keys_to_args(cmd: &clap::Command, entries: &[(String, String)], out: &mut Vec<OsString>) {
+fn keys_to_args(cmd: &clap::Command, entries: &[(String, String)], out: &mut Vec<OsString>, ignored: &mut Vec<String>) {
     for (key, value) in entries {
         let key = key.trim().replace('_', "-");
         let Some(arg) = cmd.get_arguments().find(|a| a.get_long() == Some(key.as_str())) else {
-            log::debug!("option file key {key:?} is not an option of this program; ignored");
+            ignored.push(key);
             continue;
         };
         if matches!(arg.get_action(), ArgAction::Help | ArgAction::Version) {
@@ -162,14 +173,17 @@ pub fn parse_from<T: CommandFactory + FromArgMatches>(program: Program, raw: &[O
     let cli = raw.get(1..).unwrap_or(&[]);
     let defaults = scan_value(cli, "defaults-file");
     let extra = scan_value(cli, "defaults-extra-file");
-    let config = Config::load(defaults.as_deref(), extra.as_deref())?;
+    let mut config = Config::load(defaults.as_deref(), extra.as_deref())?;
 
     let cmd = T::command().args_override_self(true);
     let mut args: Vec<OsString> = vec![raw.first().cloned().unwrap_or_else(|| OsStr::new(program.section()).into())];
     let client: Vec<(String, String)> =
         config.section("client").into_iter().filter_map(|(k, v)| client_key(&k).map(|k| (k.to_string(), v))).collect();
-    keys_to_args(&cmd, &client, &mut args);
-    keys_to_args(&cmd, &config.section(program.section()), &mut args);
+    // [client] holds the keys of every MySQL client: only the program's
+    // own section's unknown keys are worth a message.
+    keys_to_args(&cmd, &client, &mut args, &mut Vec::new());
+    let own = config.section(program.section());
+    keys_to_args(&cmd, &own, &mut args, &mut config.ignored);
     let from_files = args.len() - 1;
     args.extend(cli.iter().cloned());
     let matches = match cmd.try_get_matches_from(&args) {

@@ -33,8 +33,9 @@ fn main() {
 }
 
 fn run() -> anyhow::Result<()> {
-    let (cli, _cfg) = parse_args::<cli::Cli>(Program::Dumper)?;
+    let (cli, cfg) = parse_args::<cli::Cli>(Program::Dumper)?;
     common::logging::init("rdumper", cli.app.verbose, cli.app.debug, cli.app.machine_log_json, cli.app.logfile.as_deref())?;
+    cfg.log_ignored();
     common::cancel::install().map_err(|e| anyhow::anyhow!("cannot install signal handlers: {e}"))?;
     let conn = common::conn::ConnectionConfig::from_args(&cli.conn)?;
     let opts = cli.into_options()?;

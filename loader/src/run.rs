@@ -25,6 +25,7 @@ use crate::scheduler::{Input, Scheduler, Selection};
 
 pub fn run(cli: Cli, config: Config) -> Result<()> {
     common::logging::init("rloader", cli.app.verbose, cli.app.debug, cli.app.machine_log_json, cli.app.logfile.as_deref())?;
+    config.log_ignored();
     let load = &cli.load;
     common::compress::set_exec(load.exec_per_thread.as_deref(), load.exec_per_thread_extension.as_deref())?;
     if load.drop_database && (load.skip_create_database || load.no_schemas) {

@@ -289,4 +289,17 @@ fn json_and_debug_logs() {
     };
     assert!(!dump("-v3", "e").contains("the Unix socket is used unencrypted"));
     assert!(dump("--debug", "f").contains("the Unix socket is used unencrypted"));
+
+    // Another: a key of the program's option-file section that is none of
+    // its options, read before the logger exists.
+    let cnf = tmp.path().join("extra.cnf");
+    std::fs::write(&cnf, "[mydumper]\nfoo-bar = 1\n[myloader]\nbaz = 2\n").unwrap();
+    let ignored = |debug: &str, dir: &str| {
+        let out = run_ok(rdumper().arg(format!("--defaults-extra-file={}", cnf.display())).args(s.conn_args()).args(["-B", &db.name, debug, "-o"]).arg(tmp.path().join(dir)));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = ignored("--debug", "g");
+    assert!(err.contains("option file key \"foo-bar\" is not an option of this program; ignored"), "{err}");
+    assert!(!err.contains("\"baz\""), "{err}");
+    assert!(!ignored("-v3", "h").contains("foo-bar"));
 }
