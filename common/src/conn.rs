@@ -251,6 +251,26 @@ pub fn server_code(e: &anyhow::Error) -> Option<u16> {
     })
 }
 
+/// Runs the first of `queries` the server's parser knows: each next one
+/// only after the one before failed with a syntax error (1064). MySQL 8.4
+/// dropped statements that MariaDB and older MySQL know and the other way
+/// round (`SHOW MASTER STATUS` is `SHOW BINARY LOG STATUS` there, `SLAVE`
+/// is `REPLICA`); any other error is returned as it is.
+pub fn first_parsed<T>(
+    conn: &mut mysql::Conn,
+    queries: &[&str],
+    mut run: impl FnMut(&mut mysql::Conn, &str) -> Result<T, mysql::Error>,
+) -> Result<T, mysql::Error> {
+    let mut last = None;
+    for q in queries {
+        match run(conn, q) {
+            Err(e) if error_code(&e) == Some(1064) => last = Some(e),
+            r => return r,
+        }
+    }
+    Err(last.unwrap_or_else(|| mysql::Error::DriverError(mysql::DriverError::SetupError)))
+}
+
 /// The server error code of `e`, if it is a server error.
 pub fn error_code(e: &mysql::Error) -> Option<u16> {
     match e {

@@ -197,7 +197,9 @@ pub fn unlock(conn: &mut mysql::Conn) -> Result<()> {
 /// The binary log position and GTID set of the snapshot, if the server
 /// writes a binary log.
 pub fn source_position(conn: &mut mysql::Conn) -> Result<Option<SourcePosition>> {
-    let status = match conn.query::<mysql::Row, _>("SHOW MASTER STATUS") {
+    let status = match common::conn::first_parsed(conn, &["SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"], |c, q| {
+        c.query::<mysql::Row, _>(q)
+    }) {
         Ok(r) => r,
         Err(e) => {
             log::warn!("cannot read the binary log position: {}", server_message(&e));
@@ -220,30 +222,47 @@ pub fn source_position(conn: &mut mysql::Conn) -> Result<Option<SourcePosition>>
     Ok(Some(pos))
 }
 
-/// `SHOW SLAVE STATUS` of a replica (its first replication connection), or
-/// `None` when the server replicates from nothing.
+/// `SHOW SLAVE STATUS` (MySQL 8.4: `SHOW REPLICA STATUS`) of a replica (its
+/// first replication connection), or `None` when the server replicates
+/// from nothing.
 pub fn replica_status(conn: &mut mysql::Conn) -> Result<Option<Vec<(String, String)>>> {
-    let mut result = conn.query_iter("SHOW SLAVE STATUS").map_err(|e| QueryError::during(&e, "while running SHOW SLAVE STATUS"))?;
-    let columns: Vec<String> = result.columns().as_ref().iter().map(|c| c.name_str().into_owned()).collect();
-    let row = match result.next() {
-        Some(r) => r.map_err(|e| QueryError::during(&e, "while reading SHOW SLAVE STATUS"))?,
-        None => return Ok(None),
-    };
-    drop(result);
+    let (columns, row) = common::conn::first_parsed(conn, &["SHOW SLAVE STATUS", "SHOW REPLICA STATUS"], |c, q| {
+        let mut result = c.query_iter(q)?;
+        let columns: Vec<String> = result.columns().as_ref().iter().map(|c| c.name_str().into_owned()).collect();
+        let row = result.next().transpose()?;
+        Ok((columns, row))
+    })
+    .map_err(|e| QueryError::during(&e, "while reading the replica's status"))?;
+    let Some(row) = row else { return Ok(None) };
     Ok(Some(columns.into_iter().enumerate().map(|(i, c)| (c, text(&row[i]))).collect()))
+}
+
+/// Runs a replica statement in the syntax the server knows: `SLAVE`, or
+/// MySQL 8.4's `REPLICA`.
+fn replica_statement(conn: &mut mysql::Conn, slave: &str) -> Result<()> {
+    let replica = slave.replace("SLAVE", "REPLICA");
+    common::conn::first_parsed(conn, &[slave, &replica], |c, q| c.query_drop(q))
+        .map_err(|e| QueryError::during(&e, &format!("while running {slave}")))?;
+    Ok(())
 }
 
 /// The replica's place in its source's binary log, from its status.
 pub fn replica_position(status: &[(String, String)]) -> common::metadata::ReplicaPosition {
-    let get = |k: &str| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone()).unwrap_or_default();
-    let gtid = match get("Gtid_Slave_Pos") {
+    // MariaDB's and older MySQL's column names, then MySQL 8.4's.
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|k| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(k)).map(|(_, v)| v.clone()))
+            .unwrap_or_default()
+    };
+    let gtid = match get(&["Gtid_Slave_Pos"]) {
         g if !g.is_empty() => g,
-        _ => get("Executed_Gtid_Set"),
+        _ => get(&["Executed_Gtid_Set"]),
     };
     common::metadata::ReplicaPosition {
-        channel: get("Connection_name"),
-        log_file: get("Relay_Master_Log_File"),
-        log_pos: get("Exec_Master_Log_Pos").trim().parse().unwrap_or(0),
+        channel: get(&["Connection_name", "Channel_Name"]),
+        log_file: get(&["Relay_Master_Log_File", "Relay_Source_Log_File"]),
+        log_pos: get(&["Exec_Master_Log_Pos", "Exec_Source_Log_Pos"]).trim().parse().unwrap_or(0),
         gtid: gtid.replace('\n', ""),
         status: status.to_vec(),
     }
@@ -260,9 +279,11 @@ pub struct ReplicaPause {
 impl ReplicaPause {
     /// Stops the SQL thread if it runs.
     pub fn stop(conn: &mut mysql::Conn, cfg: &ConnectionConfig, status: &[(String, String)]) -> Result<ReplicaPause> {
-        let running = status.iter().any(|(k, v)| k.eq_ignore_ascii_case("Slave_SQL_Running") && v.eq_ignore_ascii_case("Yes"));
+        let running = status.iter().any(|(k, v)| {
+            (k.eq_ignore_ascii_case("Slave_SQL_Running") || k.eq_ignore_ascii_case("Replica_SQL_Running")) && v.eq_ignore_ascii_case("Yes")
+        });
         if running {
-            exec(conn, "STOP SLAVE SQL_THREAD").context("--replica-data: cannot stop the replica's SQL thread")?;
+            replica_statement(conn, "STOP SLAVE SQL_THREAD").context("--replica-data: cannot stop the replica's SQL thread")?;
             log::info!("--replica-data: the replica's SQL thread is stopped while the snapshot is taken");
         }
         Ok(ReplicaPause { cfg: cfg.clone(), stopped: running })
@@ -274,7 +295,7 @@ impl ReplicaPause {
             return Ok(());
         }
         let mut conn = self.cfg.connect()?;
-        exec(&mut conn, "START SLAVE SQL_THREAD").context("--replica-data: cannot start the replica's SQL thread again")?;
+        replica_statement(&mut conn, "START SLAVE SQL_THREAD").context("--replica-data: cannot start the replica's SQL thread again")?;
         log::info!("--replica-data: the replica's SQL thread runs again");
         Ok(())
     }

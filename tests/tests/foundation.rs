@@ -303,3 +303,25 @@ fn json_and_debug_logs() {
     assert!(!err.contains("\"baz\""), "{err}");
     assert!(!ignored("-v3", "h").contains("foo-bar"));
 }
+
+/// Statements MySQL 8.4 renamed are tried in the server's syntax: the next
+/// spelling only after a syntax error, any other error as it is. MariaDB
+/// does not know MySQL 8.4's `SHOW BINARY LOG STATUS`.
+#[test]
+fn first_parsed_falls_back_on_syntax_errors_only() {
+    let s = server();
+    let mut c = s.conn();
+    let rows = common::conn::first_parsed(&mut c, &["SHOW BINARY LOG STATUS", "SHOW MASTER STATUS"], |c, q| {
+        mysql::prelude::Queryable::query::<mysql::Row, _>(c, q)
+    })
+    .unwrap();
+    assert_eq!(rows.len(), 1, "the test server writes a binary log");
+    let e = common::conn::first_parsed(&mut c, &["SELECT * FROM no_such_db_x.t", "SELECT 1"], |c, q| {
+        mysql::prelude::Queryable::query_drop(c, q)
+    })
+    .unwrap_err();
+    assert_eq!(common::conn::error_code(&e), Some(1146), "{e}");
+    let e = common::conn::first_parsed(&mut c, &["SHOW NOTHING AT ALL", "SHOW EITHER"], |c, q| mysql::prelude::Queryable::query_drop(c, q))
+        .unwrap_err();
+    assert_eq!(common::conn::error_code(&e), Some(1064), "{e}");
+}
