@@ -95,6 +95,10 @@ pub struct AppArgs {
     /// files); rloader reads and checks the whole dump without a server
     #[arg(long)]
     pub dry_run: bool,
+    /// The server's product and version, PRODUCT-X.Y.Z (e.g. mysql-8.0.36,
+    /// mariadb-10.11.6), instead of asking the server
+    #[arg(long, value_name = "PRODUCT-X.Y.Z", value_parser = parse_server_version)]
+    pub server_version: Option<String>,
     /// Show help options
     #[arg(short = '?', long, action = ArgAction::Help)]
     pub help: Option<bool>,
@@ -111,6 +115,33 @@ impl AppArgs {
         } else {
             self.threads
         }
+    }
+}
+
+/// `--server-version PRODUCT-X.Y.Z`, as `SELECT VERSION()` would give it
+/// (`X.Y.Z-MariaDB` for MariaDB, `X.Y.Z` for the others).
+pub fn parse_server_version(v: &str) -> Result<String, String> {
+    let (product, version) = v.trim().split_once('-').ok_or("expected PRODUCT-X.Y.Z, e.g. mysql-8.0.36")?;
+    let parts: Vec<&str> = version.split('.').collect();
+    if product.is_empty() || !product.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(format!("{product:?} is not a product name"));
+    }
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit())) {
+        return Err(format!("{version:?} is not a version X.Y.Z"));
+    }
+    Ok(if product.eq_ignore_ascii_case("mariadb") { format!("{version}-MariaDB") } else { version.to_string() })
+}
+
+/// The server's version as `SELECT VERSION()` gives it, or as
+/// `--server-version` says.
+pub fn server_version(given: Option<&str>, conn: &mut mysql::Conn) -> anyhow::Result<String> {
+    use mysql::prelude::Queryable;
+    match given {
+        Some(v) => Ok(v.to_string()),
+        None => Ok(conn
+            .query_first::<String, _>("SELECT VERSION()")
+            .map_err(|e| anyhow::anyhow!("cannot read the server's version: {}", crate::conn::server_message(&e)))?
+            .unwrap_or_default()),
     }
 }
 
@@ -147,6 +178,15 @@ pub fn parse_size(s: &str) -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_versions_as_the_server_says_them() {
+        assert_eq!(parse_server_version("mysql-8.0.36").unwrap(), "8.0.36");
+        assert_eq!(parse_server_version("MariaDB-10.11.6").unwrap(), "10.11.6-MariaDB");
+        for bad in ["8.0.36", "mysql-8.0", "mysql-8.0.x", "-8.0.1", "my sql-8.0.1"] {
+            assert!(parse_server_version(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sizes() {

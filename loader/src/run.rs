@@ -110,7 +110,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         return check_only(&cli, shared, &selection, workers, receiving);
     };
     if load.disable_redo_log {
-        disable_redo_log(&mut control)?;
+        disable_redo_log(&mut control, cli.app.server_version.as_deref())?;
     }
     let saved_globals = set_globals(&mut control, &config)?;
     let started = Instant::now();
@@ -147,7 +147,7 @@ pub fn run(cli: Cli, config: Config) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     if load.set_gtid_purged {
-        set_gtid_purged(&mut control, &summary.gtids)?;
+        set_gtid_purged(&mut control, &summary.gtids, cli.app.server_version.as_deref())?;
     }
     if load.source_data.is_some_and(|n| n > 0) {
         let mut ran = 0;
@@ -261,11 +261,8 @@ fn check_only(cli: &Cli, shared: Arc<Shared>, selection: &Selection, workers: us
 /// (MySQL 8.0.21 and later; a crash meanwhile loses the server's data, as
 /// MySQL documents), and it is turned on again at the end, failed or not.
 /// Other servers are refused before anything is loaded.
-fn disable_redo_log(control: &mut mysql::Conn) -> Result<()> {
-    let version: String = control
-        .query_first("SELECT VERSION()")
-        .map_err(|e| anyhow::anyhow!("cannot read the server's version: {}", server_message(&e)))?
-        .unwrap_or_default();
+fn disable_redo_log(control: &mut mysql::Conn, given: Option<&str>) -> Result<()> {
+    let version = common::options::server_version(given, control)?;
     if !redo_log_switch(&version) {
         bail!("--disable-redo-log needs MySQL 8.0.21 or later; the server is {version}");
     }
@@ -293,11 +290,11 @@ fn redo_log_switch(version: &str) -> bool {
 /// `--set-gtid-purged`: the server loaded counts the dump's GTIDs as its
 /// own history (MariaDB: `gtid_slave_pos`; MySQL: `gtid_purged`), so that a
 /// replica set up from it starts after them.
-fn set_gtid_purged(control: &mut mysql::Conn, gtids: &[String]) -> Result<()> {
+fn set_gtid_purged(control: &mut mysql::Conn, gtids: &[String], given: Option<&str>) -> Result<()> {
     let [gtid] = gtids else {
         bail!("--set-gtid-purged: {} dumps with GTIDs loaded; one is needed", gtids.len());
     };
-    let version: String = control.query_first("SELECT VERSION()")?.unwrap_or_default();
+    let version = common::options::server_version(given, control)?;
     let q = if version.to_ascii_lowercase().contains("mariadb") {
         format!("SET GLOBAL gtid_slave_pos = {}", common::escape::string_literal(gtid))
     } else {

@@ -763,3 +763,32 @@ fn disable_redo_log_is_refused_where_the_server_cannot() {
         .unwrap();
     assert_eq!(n, Some(0), "the target was created");
 }
+
+/// `--server-version` stands in for the server's own: told MySQL 8.0.30,
+/// rloader goes on to turn the redo log off (which MariaDB refuses, an
+/// error naming the statement); told MariaDB, it refuses first. A bad value
+/// is refused by both programs.
+#[test]
+fn server_version_replaces_detection() {
+    let s = server();
+    s.fixtures();
+    let dir = shared_dir().join("corpus/md-1.0.1/sakila-sql");
+    let target = s.unique_db("server_version");
+    let attempt = |version: &str| {
+        let out = run(rloader().args(s.conn_args()).arg("-d").arg(&dir).args(["-B", &target.name, "--disable-redo-log", "--server-version", version]));
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, err) = attempt("mysql-8.0.30");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--disable-redo-log: ERROR 1064"), "{err}");
+    let (code, err) = attempt("mariadb-10.11.2");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("needs MySQL 8.0.21 or later; the server is 10.11.2-MariaDB"), "{err}");
+    for mut cmd in [rloader(), rdumper()] {
+        let out = run(cmd.args(["--server-version", "8.0.30"]));
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("PRODUCT-X.Y.Z"));
+    }
+    let tmp = tempdir();
+    run_ok(rdumper().args(s.conn_args()).args(["-B", "sakila", "-T", "sakila.actor", "--server-version", "mysql-8.4.2", "-o"]).arg(tmp.path().join("d")));
+    assert!(tmp.path().join("d/sakila.actor.00000.sql").exists());
+}
