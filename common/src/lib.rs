@@ -19,6 +19,7 @@ pub mod metadata;
 pub mod naming;
 pub mod options;
 pub mod pattern;
+pub mod pmm;
 pub mod progress;
 pub mod spare;
 pub mod stream;

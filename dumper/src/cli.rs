@@ -46,6 +46,9 @@ pub struct Cli {
     pub checksums: ChecksumArgs,
 
     #[command(flatten)]
+    pub pmm: common::pmm::PmmArgs,
+
+    #[command(flatten)]
     pub app: AppArgs,
 
     /// `DB [DB.TABLE…]`: dump DB (or these tables of it) as a stream to stdout
@@ -503,6 +506,8 @@ pub struct Options {
     pub threads: usize,
     /// `--dry-run`: list what would be dumped, and stop.
     pub dry_run: bool,
+    /// `--pmm-path`/`--pmm-resolution`: where the metrics file goes.
+    pub pmm_dir: Option<PathBuf>,
     pub outputdir: Option<PathBuf>,
     pub clear: bool,
     pub dirty: bool,
@@ -736,6 +741,7 @@ impl Cli {
         Ok(Options {
             threads: self.app.worker_count().max(1),
             dry_run: self.app.dry_run,
+            pmm_dir: self.pmm.directory().map_err(anyhow::Error::msg)?,
             outputdir: self.output.outputdir,
             clear: self.output.clear,
             dirty: self.output.dirty,

@@ -369,6 +369,22 @@ fn dump(
         schema_sums: Default::default(),
     };
 
+    // `--pmm-path`: the dump's progress for a textfile collector.
+    let samples = || {
+        let n = |metric, name: &str, value| common::pmm::Sample { metric, name: name.into(), value };
+        vec![
+            n("object", "all_tables", tasks.len() as u64),
+            n("object", "tables_done", ctx.progress.position()),
+            n("queue", "jobs", queue.pending() as u64),
+            n("rows", "dumped", ctx.rows.load(Ordering::Relaxed)),
+            n("bytes", "written", out.bytes.load(Ordering::Relaxed)),
+        ]
+    };
+    let pmm = match &opts.pmm_dir {
+        Some(dir) => Some(common::pmm::MetricsFile::create(dir, "mydumper.prom", "mydumper", &samples())?),
+        None => None,
+    };
+    let pmm_stop = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| -> Result<()> {
         for (i, conn) in conns.iter_mut().enumerate() {
             let ctx = &ctx;
@@ -377,11 +393,20 @@ fn dump(
                 .spawn_scoped(s, move || worker::run(conn, ctx))
                 .context("cannot start a worker thread")?;
         }
+        if let Some(m) = &pmm {
+            let (stop, samples) = (&pmm_stop, &samples);
+            std::thread::Builder::new()
+                .name("pmm".into())
+                .spawn_scoped(s, move || m.run(stop, samples))
+                .context("cannot start the --pmm-path thread")?;
+        }
         let mut jobs = Jobs { queue: &queue, control, worker_ids: &worker_ids, killed: false };
         let result = phases(opts, main, &cat, &tasks, &data_tasks, &mut jobs, &mut locked);
         queue.close();
+        pmm_stop.store(true, Ordering::Relaxed);
         result
     })?;
+    drop(pmm);
     progress.finish_and_clear();
     if control.aborted() {
         return Err(Control::aborted_error());

@@ -164,6 +164,11 @@ impl Queue {
         *p == 0
     }
 
+    /// Jobs queued or running.
+    pub fn pending(&self) -> usize {
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// No more jobs: workers finish once the queue is empty.
     pub fn close(&self) {
         self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();

@@ -22,6 +22,8 @@ pub struct Cli {
     #[command(flatten)]
     pub checksums: ChecksumArgs,
     #[command(flatten)]
+    pub pmm: common::pmm::PmmArgs,
+    #[command(flatten)]
     pub app: AppArgs,
 }
 

@@ -397,8 +397,32 @@ fn load_with_workers(
         drop(in_tx);
     }
 
-    let scheduler = Scheduler::new(shared.clone(), selection, control, job_tx, done_rx, workers, progress);
-    let result = scheduler.run(in_rx);
+    // `--pmm-path`: the load's progress for a textfile collector.
+    let samples = || {
+        let n = |metric, name: &str, value| common::pmm::Sample { metric, name: name.into(), value };
+        vec![
+            n("object", "jobs", progress.length().unwrap_or(0)),
+            n("object", "jobs_done", progress.position()),
+            n("rows", "loaded", shared.rows.load(Ordering::Relaxed)),
+            n("bytes", "loaded", shared.bytes.load(Ordering::Relaxed)),
+        ]
+    };
+    let pmm = match cli.pmm.directory().map_err(anyhow::Error::msg)? {
+        Some(dir) => Some(common::pmm::MetricsFile::create(&dir, "myloader.prom", "myloader", &samples())?),
+        None => None,
+    };
+    let pmm_stop = AtomicBool::new(false);
+    let scheduler = Scheduler::new(shared.clone(), selection, control, job_tx, done_rx, workers, progress.clone());
+    let result = std::thread::scope(|s| {
+        if let Some(m) = &pmm {
+            let (stop, samples) = (&pmm_stop, &samples);
+            s.spawn(move || m.run(stop, samples));
+        }
+        let r = scheduler.run(in_rx);
+        pmm_stop.store(true, Ordering::Relaxed);
+        r
+    });
+    drop(pmm);
     // The scheduler owned the job sender: the workers end now.
     for h in handles {
         let _ = h.join();
