@@ -32,11 +32,7 @@ fn slow_dump(s: &Server) -> (TestDb, tempfile::TempDir, std::path::PathBuf, std:
     }
     let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
     let src = s.db_with("resume_src", &refs);
-    let (tmp, dir) = dump_dir(s, &["-B", &src.name, "-r", "2000", "--exec-per-thread", "cat", "--exec-per-thread-extension", ".slow"]);
-    let script = tmp.path().join("slowcat");
-    std::fs::write(&script, "#!/bin/sh\nsleep 0.4\nexec cat\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (tmp, dir, script) = slow_dump_dir(s, &["-B", &src.name, "-r", "2000"], 0.4);
     (src, tmp, dir, script)
 }
 

@@ -60,11 +60,7 @@ fn a_load_publishes_its_progress_and_bad_options_are_refused() {
             "INSERT INTO {db}.t SELECT seq, REPEAT('x', 50) FROM {db}.seq_1_to_20000",
         ],
     );
-    let (tmp, dir) = dump_dir(&s, &["-B", &src.name, "-r", "2000", "--exec-per-thread", "cat", "--exec-per-thread-extension", ".slow"]);
-    let script = tmp.path().join("slowcat");
-    std::fs::write(&script, "#!/bin/sh\nsleep 0.3\nexec cat\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (_tmp, dir, script) = slow_dump_dir(&s, &["-B", &src.name, "-r", "2000"], 0.3);
     let metrics = tempdir();
     let copy = s.unique_db("pmm_load");
     let mut child = rloader()

@@ -136,6 +136,20 @@ pub fn dump_dir(s: &Server, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (tmp, dir)
 }
 
+/// A dump of `args` whose files a load reads slowly: they are written
+/// through `cat` with the extension `.slow`, and the returned script
+/// (`--exec-per-thread SCRIPT --exec-per-thread-extension .slow`) takes
+/// `pause` seconds before each, so that a load is still running when a
+/// test looks at it.
+pub fn slow_dump_dir(s: &Server, args: &[&str], pause: f64) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let (tmp, dir) = dump_dir(s, &[args, &["--exec-per-thread", "cat", "--exec-per-thread-extension", ".slow"][..]].concat());
+    let script = tmp.path().join("slowcat");
+    std::fs::write(&script, format!("#!/bin/sh\nsleep {pause}\nexec cat\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (tmp, dir, script)
+}
+
 /// The `CHECKSUM TABLE` of torture.all_types in the source.
 pub const ALL_TYPES_CHECKSUM: u64 = 3919181209;
 
