@@ -77,9 +77,12 @@ impl Table {
         self.qualified()
     }
 
-    /// Whether the engine keeps a transactional snapshot of its rows.
-    pub fn transactional(&self) -> bool {
-        matches!(self.engine.to_ascii_lowercase().as_str(), "innodb" | "rocksdb" | "tokudb" | "xtradb" | "")
+    /// Whether the engine keeps a transactional snapshot of its rows: one
+    /// of `engines` (`--optimize-keys-engines`, lower case; InnoDB is also
+    /// called XtraDB).
+    pub fn transactional(&self, engines: &[String]) -> bool {
+        let e = self.engine.to_ascii_lowercase();
+        e.is_empty() || engines.contains(&e) || (e == "xtradb" && engines.iter().any(|x| x == "innodb"))
     }
 
     /// Columns written as data.

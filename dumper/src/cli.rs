@@ -103,6 +103,10 @@ pub struct LockArgs {
     /// Hold the global lock until non-transactional tables are dumped (the default)
     #[arg(long, visible_alias = "less-locking")]
     pub no_trx_tables: bool,
+    /// Engines whose tables are read in the snapshot, after the lock; the
+    /// others' are dumped under it [default: InnoDB,ROCKSDB,TokuDB]
+    #[arg(long, value_name = "LIST")]
+    pub optimize_keys_engines: Option<String>,
     /// AUTO or FTWRL (the global read lock, the default), LOCK_ALL
     /// (--lock-all-tables), NO_LOCK (-k), SAFE_NO_LOCK (no lock; the dump
     /// fails if the binary log moved while the workers took their snapshots)
@@ -508,6 +512,9 @@ pub struct Options {
     pub dry_run: bool,
     /// `--pmm-path`/`--pmm-resolution`: where the metrics file goes.
     pub pmm_dir: Option<PathBuf>,
+    /// `--optimize-keys-engines`: the engines read in the snapshot
+    /// (lower case).
+    pub trx_engines: Vec<String>,
     pub outputdir: Option<PathBuf>,
     pub clear: bool,
     pub dirty: bool,
@@ -742,6 +749,15 @@ impl Cli {
             threads: self.app.worker_count().max(1),
             dry_run: self.app.dry_run,
             pmm_dir: self.pmm.directory().map_err(anyhow::Error::msg)?,
+            trx_engines: self
+                .lock
+                .optimize_keys_engines
+                .as_deref()
+                .unwrap_or("InnoDB,ROCKSDB,TokuDB")
+                .split(',')
+                .map(|e| e.trim().to_ascii_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
             outputdir: self.output.outputdir,
             clear: self.output.clear,
             dirty: self.output.dirty,

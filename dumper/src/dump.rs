@@ -546,7 +546,7 @@ fn phases(
     }
     let hold_lock = *locked && opts.lock == LockMode::Full;
     for t in data_tasks {
-        if hold_lock && !t.table.transactional() {
+        if hold_lock && !t.table.transactional(&opts.trx_engines) {
             queue.push(Job::PlanData((*t).clone()));
         }
     }
@@ -562,7 +562,7 @@ fn phases(
 
     // Phase 2: the other data, then views and triggers.
     for t in data_tasks {
-        if !hold_lock || t.table.transactional() {
+        if !hold_lock || t.table.transactional(&opts.trx_engines) {
             queue.push(Job::PlanData((*t).clone()));
         }
     }
