@@ -95,6 +95,10 @@ pub struct AppArgs {
     /// files); rloader reads and checks the whole dump without a server
     #[arg(long)]
     pub dry_run: bool,
+    /// How replication is driven: TRADITIONAL (the SQL statements, the
+    /// only one supported; AWS, Amazon RDS's procedures, is refused)
+    #[arg(long, value_name = "TRADITIONAL", value_parser = parse_source_control)]
+    pub source_control_command: Option<String>,
     /// The server's product and version, PRODUCT-X.Y.Z (e.g. mysql-8.0.36,
     /// mariadb-10.11.6), instead of asking the server
     #[arg(long, value_name = "PRODUCT-X.Y.Z", value_parser = parse_server_version)]
@@ -115,6 +119,16 @@ impl AppArgs {
         } else {
             self.threads
         }
+    }
+}
+
+/// `--source-control-command`: TRADITIONAL is what both programs do; AWS
+/// (RDS's `CALL mysql.rds_…` procedures) is refused rather than ignored.
+pub fn parse_source_control(v: &str) -> Result<String, String> {
+    match v.trim().to_ascii_uppercase().as_str() {
+        "TRADITIONAL" => Ok("TRADITIONAL".into()),
+        "AWS" => Err("AWS (Amazon RDS's replication procedures) is not supported; only TRADITIONAL".into()),
+        other => Err(format!("{other:?}: expected TRADITIONAL or AWS")),
     }
 }
 
@@ -178,6 +192,13 @@ pub fn parse_size(s: &str) -> anyhow::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn source_control_is_traditional_only() {
+        assert_eq!(parse_source_control("traditional").unwrap(), "TRADITIONAL");
+        assert!(parse_source_control("AWS").unwrap_err().contains("not supported"));
+        assert!(parse_source_control("x").is_err());
+    }
 
     #[test]
     fn server_versions_as_the_server_says_them() {

@@ -791,4 +791,15 @@ fn server_version_replaces_detection() {
     let tmp = tempdir();
     run_ok(rdumper().args(s.conn_args()).args(["-B", "sakila", "-T", "sakila.actor", "--server-version", "mysql-8.4.2", "-o"]).arg(tmp.path().join("d")));
     assert!(tmp.path().join("d/sakila.actor.00000.sql").exists());
+
+    // --source-control-command: TRADITIONAL is what both do; AWS (RDS's
+    // procedures) is refused, not ignored.
+    run_ok(rdumper().args(s.conn_args()).args(["-B", "sakila", "-T", "sakila.actor", "--source-control-command", "TRADITIONAL", "-o"]).arg(tmp.path().join("e")));
+    let copy = s.unique_db("source_control");
+    run_ok(rloader().args(s.conn_args()).arg("-d").arg(tmp.path().join("e")).args(["-B", &copy.name, "--source-control-command", "traditional"]));
+    for mut cmd in [rloader(), rdumper()] {
+        let out = run(cmd.args(["--source-control-command", "AWS"]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains("not supported; only TRADITIONAL"), "{err}");
+    }
 }
