@@ -91,6 +91,11 @@ pub fn created_database(stmt: &str) -> Option<String> {
     read_ident(skip_blanks(rest)).map(|(n, _)| n)
 }
 
+/// The database a `USE` statement names.
+pub fn used_database(stmt: &str) -> Option<String> {
+    read_ident(skip_blanks(strip_keyword(stmt, "USE")?)).map(|(n, _)| n)
+}
+
 /// `LOAD DATA [LOW_PRIORITY|CONCURRENT] LOCAL INFILE '<name>'`: the name.
 pub fn load_data_file(stmt: &str) -> Option<String> {
     let rest = strip_keyword(stmt, "LOAD")?;

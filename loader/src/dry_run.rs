@@ -7,7 +7,6 @@
 //! keeps its files in `-d`).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -195,16 +194,7 @@ pub fn run(input: Receiver<Input>, sel: &Selection, shared: &Shared, threads: us
 fn on_file(d: &mut DumpState, sel: &Selection, path: &Path, name: &str, kind: &DumpFile) -> Result<bool, LoadError> {
     d.names.insert(name.to_string());
     if kind.is_metadata() {
-        let text = std::fs::read(path).map_err(|e| LoadError::new(format!("{}: cannot read: {e}", display_name(path))))?;
-        let m = Metadata::parse(&String::from_utf8_lossy(&text))
-            .map_err(|e| LoadError::new(format!("{}: {e}", display_name(path))))?;
-        if *kind == DumpFile::Metadata && !m.is_complete() && d.metadata.finished.is_none() {
-            return Err(LoadError::new(format!(
-                "{}: the dump is incomplete (its metadata has no 'Finished dump at' line)",
-                display_name(path)
-            )));
-        }
-        d.metadata.merge(m);
+        crate::scheduler::merge_metadata(&mut d.metadata, path, kind)?;
         d.seen_metadata = true;
         return Ok(false);
     }
@@ -252,10 +242,7 @@ fn finish_dump(dir: &Path, d: DumpState) -> Result<(), LoadError> {
         return Err(LoadError::new(format!("{}: the dump has no metadata file", dir.display())));
     }
     for (infile, file, line) in &d.infiles {
-        let ok = matches!(DumpFile::parse(infile), Some(DumpFile::Data { ext: DataExt::Dat, .. }));
-        if !ok {
-            return Err(LoadError::new(format!("{file}:{line}: LOAD DATA names {infile:?}, which is not a dump data file")));
-        }
+        crate::exec::check_infile_name(infile).map_err(|msg| LoadError::new(format!("{file}:{line}: {msg}")))?;
         if !d.names.contains(infile) {
             return Err(LoadError::new(format!("{file}:{line}: LOAD DATA names {infile:?}, which is not in the dump")));
         }
@@ -273,16 +260,7 @@ fn check(path: &Path, kind: &DumpFile) -> Result<Checked, LoadError> {
     let name = display_name(path);
     let mut r = common::compress::open(path).map_err(|e| LoadError::new(format!("{name}: cannot open: {e}")))?;
     if matches!(kind, DumpFile::Data { ext: DataExt::Dat, .. }) {
-        let mut buf = vec![0u8; 1 << 16];
-        let mut bytes = 0u64;
-        loop {
-            match r.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => bytes += n as u64,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(LoadError::new(format!("{name}: cannot read: {e}"))),
-            }
-        }
+        let bytes = std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| LoadError::new(format!("{name}: cannot read: {e}")))?;
         return Ok(Checked { statements: 0, bytes, infiles: Vec::new() });
     }
     let mut c = Checked { statements: 0, bytes: 0, infiles: Vec::new() };

@@ -399,10 +399,7 @@ impl Session {
     /// The data file `name` beside `path` that a LOAD DATA reads, once it
     /// has arrived.
     fn prepare_infile(&mut self, path: &Path, name: &str, line: u64) -> Result<PathBuf, LoadError> {
-        let ok = matches!(DumpFile::parse(name), Some(DumpFile::Data { ext: DataExt::Dat, .. }));
-        if !ok {
-            return Err(LoadError::in_file(path, Some(line), format!("LOAD DATA names {name:?}, which is not a dump data file")));
-        }
+        check_infile_name(name).map_err(|msg| LoadError::in_file(path, Some(line), msg))?;
         let dat: PathBuf = path.parent().unwrap_or(Path::new(".")).join(name);
         let arrived = {
             let _waiting = self.shared.backlog.waiting();
@@ -823,7 +820,18 @@ enum Existing {
     KeepNoData,
 }
 
-fn retryable(e: &mysql::Error) -> bool {
+/// The file a LOAD DATA of the dump names must be one of its `.dat` data
+/// files (and so in its directory), never another path.
+pub fn check_infile_name(name: &str) -> Result<(), String> {
+    match DumpFile::parse(name) {
+        Some(DumpFile::Data { ext: DataExt::Dat, .. }) => Ok(()),
+        _ => Err(format!("LOAD DATA names {name:?}, which is not a dump data file")),
+    }
+}
+
+/// A deadlock or lock wait timeout: the statement or transaction is worth
+/// running again.
+pub fn retryable(e: &mysql::Error) -> bool {
     matches!(error_code(e), Some(ER_LOCK_DEADLOCK) | Some(ER_LOCK_WAIT_TIMEOUT))
 }
 

@@ -266,14 +266,7 @@ fn classify(text: &[u8]) -> Kind {
 
 /// The database a `USE` statement names.
 fn use_database(text: &[u8]) -> Option<String> {
-    let s = String::from_utf8_lossy(text);
-    let code = code_start(&s);
-    let rest = code.get(3..)?.trim();
-    let rest = rest.trim_end_matches(|c: char| c == ';' || c.is_whitespace());
-    Some(match rest.strip_prefix('`') {
-        Some(q) => q.strip_suffix('`')?.replace("``", "`"),
-        None => rest.to_string(),
-    })
+    crate::ddl::used_database(code_start(&String::from_utf8_lossy(text)))
 }
 
 /// A statement for a worker, and the database it runs in.
@@ -562,7 +555,7 @@ fn run_worker(mut conn: mysql::Conn, jobs: Receiver<DataJob>, done: Sender<Resul
             loop {
                 match conn.query_drop(sql.as_ref()) {
                     Ok(()) => return Ok(()),
-                    Err(e) if matches!(common::conn::error_code(&e), Some(1213) | Some(1205)) && attempt < retries => {
+                    Err(e) if crate::exec::retryable(&e) && attempt < retries => {
                         attempt += 1;
                         log::warn!("line {}: {}; retry {attempt}", job.line, server_message(&e));
                     }

@@ -535,16 +535,7 @@ impl<'a> Scheduler<'a> {
     fn on_file(&mut self, d: &mut Dump, path: PathBuf, kind: DumpFile) -> Result<(), LoadError> {
         let sel = self.sel;
         if kind.is_metadata() {
-            let text = std::fs::read(&path).map_err(|e| LoadError::new(format!("{}: cannot read: {e}", display_name(&path))))?;
-            let text = String::from_utf8_lossy(&text);
-            let m = Metadata::parse(&text).map_err(|e| LoadError::new(format!("{}: {e}", display_name(&path))))?;
-            if kind == DumpFile::Metadata && !m.is_complete() && d.metadata.finished.is_none() {
-                return Err(LoadError::new(format!(
-                    "{}: the dump is incomplete (its metadata has no 'Finished dump at' line)",
-                    display_name(&path)
-                )));
-            }
-            d.metadata.merge(m);
+            merge_metadata(&mut d.metadata, &path, &kind)?;
             d.seen_metadata = true;
             if !d.tables.is_empty() {
                 let rows: HashMap<(&str, &str), u64> =
@@ -1374,6 +1365,22 @@ fn write_resume(path: &Path, d: &Dump) -> Result<usize, LoadError> {
         .and_then(|_| std::fs::rename(&partial, path))
         .map_err(|e| LoadError::new(format!("cannot write {}: {e}", path.display())))?;
     Ok(names.len())
+}
+
+/// Reads a metadata file (`metadata`, `metadata.header`, a partial one)
+/// into the dump's metadata; the final `metadata` of a dump must say the
+/// dump finished, unless an earlier one of the stream did.
+pub fn merge_metadata(into: &mut Metadata, path: &Path, kind: &DumpFile) -> Result<(), LoadError> {
+    let text = std::fs::read(path).map_err(|e| LoadError::new(format!("{}: cannot read: {e}", display_name(path))))?;
+    let m = Metadata::parse(&String::from_utf8_lossy(&text)).map_err(|e| LoadError::new(format!("{}: {e}", display_name(path))))?;
+    if *kind == DumpFile::Metadata && !m.is_complete() && into.finished.is_none() {
+        return Err(LoadError::new(format!(
+            "{}: the dump is incomplete (its metadata has no 'Finished dump at' line)",
+            display_name(path)
+        )));
+    }
+    into.merge(m);
+    Ok(())
 }
 
 fn table_rows(m: &Metadata, db: &str, table: &str) -> u64 {
