@@ -581,25 +581,63 @@ fn phases(
     Ok(())
 }
 
-/// What to read of a database for the checksums the metadata records of
-/// what is dumped of it.
-fn checksums_wanted(opts: &Options, db: &catalog::Database) -> Wanted {
+/// Which of a table's (view's, sequence's) checksums the metadata records.
+#[derive(Debug, Clone, Copy, Default)]
+struct TableRecords {
+    columns: bool,
+    indexes: bool,
+    view: bool,
+    triggers: bool,
+}
+
+fn table_records(opts: &Options, t: &catalog::Table) -> TableRecords {
     let k = opts.checksums;
-    let schemas = !opts.no_schemas;
-    let has = |kind: ObjectKind| db.tables.iter().any(|t| t.kind == kind);
-    Wanted {
-        columns: schemas
-            && ((k.table && (has(ObjectKind::Table) || has(ObjectKind::Sequence))) || (k.view && has(ObjectKind::View))),
-        indexes: schemas
-            && k.index
-            && !opts.skip_indexes
-            && db.tables.iter().any(|t| t.kind != ObjectKind::View && !t.from_view),
-        views: schemas && k.view && has(ObjectKind::View),
-        triggers: schemas && opts.triggers && ((k.triggers && db.all_tables) || k.table_triggers),
+    if opts.no_schemas {
+        return TableRecords::default();
+    }
+    let indexes = k.index && !opts.skip_indexes && !t.from_view;
+    match t.kind {
+        // A view dumped as a table is created from its columns.
+        ObjectKind::Table => {
+            TableRecords { columns: k.table, indexes, triggers: k.table_triggers && opts.triggers && !t.from_view, view: false }
+        }
+        ObjectKind::View => TableRecords { view: k.view, ..TableRecords::default() },
+        // A sequence's columns and (no) indexes, as mydumper records them.
+        ObjectKind::Sequence => TableRecords { columns: k.table, indexes, ..TableRecords::default() },
+    }
+}
+
+/// Which of a database's own checksums the metadata records.
+struct DatabaseRecords {
+    schema: bool,
+    routines: bool,
+    events: bool,
+    triggers: bool,
+}
+
+fn database_records(opts: &Options, db: &catalog::Database) -> DatabaseRecords {
+    let k = opts.checksums;
+    DatabaseRecords {
         schema: k.database && db.schema_create,
         routines: k.routines && opts.routines,
         events: k.events && opts.events,
+        triggers: k.triggers && opts.triggers && db.all_tables && !opts.no_schemas,
     }
+}
+
+/// What to read of a database: what the metadata records of it and of
+/// its tables.
+fn checksums_wanted(opts: &Options, db: &catalog::Database) -> Wanted {
+    let d = database_records(opts, db);
+    let mut w = Wanted { schema: d.schema, routines: d.routines, events: d.events, triggers: d.triggers, ..Wanted::default() };
+    for t in &db.tables {
+        let r = table_records(opts, t);
+        w.columns |= r.columns;
+        w.indexes |= r.indexes;
+        w.views |= r.view;
+        w.triggers |= r.triggers;
+    }
+    w
 }
 
 /// A table's or view's `schema_checksum`, `indexes_checksum` and
@@ -609,43 +647,24 @@ fn table_checksums(
     t: &catalog::Table,
     sums: &DatabaseChecksums,
 ) -> (Option<String>, Option<String>, Option<String>) {
-    let k = opts.checksums;
-    if opts.no_schemas {
-        return (None, None, None);
-    }
-    match t.kind {
-        // A view dumped as a table is created from its columns.
-        ObjectKind::Table => (
-            k.table.then(|| sums.table(&t.name)),
-            (k.index && !opts.skip_indexes && !t.from_view).then(|| sums.indexes(&t.name)),
-            (k.table_triggers && opts.triggers && !t.from_view).then(|| sums.table_triggers(&t.name)),
-        ),
-        ObjectKind::View => (k.view.then(|| sums.view(&t.name)), None, None),
-        // A sequence's columns and (no) indexes, as mydumper records them.
-        ObjectKind::Sequence => {
-            (k.table.then(|| sums.table(&t.name)), (k.index && !opts.skip_indexes).then(|| sums.indexes(&t.name)), None)
-        }
-    }
+    let r = table_records(opts, t);
+    let schema = if t.kind == ObjectKind::View { r.view.then(|| sums.view(&t.name)) } else { r.columns.then(|| sums.table(&t.name)) };
+    (schema, r.indexes.then(|| sums.indexes(&t.name)), r.triggers.then(|| sums.table_triggers(&t.name)))
 }
 
 /// A database section's checksums, in mydumper's order.
 fn database_checksums(opts: &Options, db: &catalog::Database, sums: &DatabaseChecksums) -> Vec<(String, String)> {
-    let k = opts.checksums;
-    let mut entries = Vec::new();
-    let mut add = |key: &str, on: bool, value: String| {
-        if on {
-            entries.push((key.to_string(), value));
-        }
-    };
-    add("schema_checksum", k.database && db.schema_create, hex(sums.schema));
-    add("post_checksum", k.routines && opts.routines, hex(sums.routines));
-    add("events_checksum", k.events && opts.events, hex(sums.events));
-    add(
-        "triggers_checksum",
-        k.triggers && opts.triggers && db.all_tables && !opts.no_schemas,
-        sums.all_triggers(),
-    );
-    entries
+    let d = database_records(opts, db);
+    [
+        ("schema_checksum", d.schema, hex(sums.schema)),
+        ("post_checksum", d.routines, hex(sums.routines)),
+        ("events_checksum", d.events, hex(sums.events)),
+        ("triggers_checksum", d.triggers, sums.all_triggers()),
+    ]
+    .into_iter()
+    .filter(|(_, on, _)| *on)
+    .map(|(key, _, value)| (key.to_string(), value))
+    .collect()
 }
 
 /// The main thread's view of the workers.
