@@ -48,6 +48,12 @@ pub struct Sample {
     pub value: u64,
 }
 
+impl Sample {
+    pub fn new(metric: &'static str, name: &str, value: u64) -> Sample {
+        Sample { metric, name: name.to_string(), value }
+    }
+}
+
 /// The text of a metrics file.
 pub fn render(program: &str, samples: &[Sample]) -> String {
     samples

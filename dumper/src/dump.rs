@@ -371,7 +371,7 @@ fn dump(
 
     // `--pmm-path`: the dump's progress for a textfile collector.
     let samples = || {
-        let n = |metric, name: &str, value| common::pmm::Sample { metric, name: name.into(), value };
+        let n = common::pmm::Sample::new;
         vec![
             n("object", "all_tables", tasks.len() as u64),
             n("object", "tables_done", ctx.progress.position()),

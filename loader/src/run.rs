@@ -399,7 +399,7 @@ fn load_with_workers(
 
     // `--pmm-path`: the load's progress for a textfile collector.
     let samples = || {
-        let n = |metric, name: &str, value| common::pmm::Sample { metric, name: name.into(), value };
+        let n = common::pmm::Sample::new;
         vec![
             n("object", "jobs", progress.length().unwrap_or(0)),
             n("object", "jobs_done", progress.position()),
