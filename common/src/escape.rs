@@ -482,6 +482,13 @@ pub fn ident(name: &str) -> String {
     s
 }
 
+/// Whether `s` is a plain SQL word (letters, digits, `_`; not empty), as
+/// names of character sets, collations, engines and variables are: safe to
+/// put into a statement unquoted.
+pub fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// A string literal for SQL text built by the programs (names in queries):
 /// single-quoted, escaped.
 pub fn string_literal(s: &str) -> String {

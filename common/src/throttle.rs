@@ -28,7 +28,7 @@ impl Throttle {
         };
         let (variable, limit) = rest.split_once('=').with_context(|| format!("--throttle {s:?}: expected [USEC:]VARIABLE=N"))?;
         let variable = variable.trim();
-        if variable.is_empty() || !variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !crate::escape::is_word(variable) {
             bail!("--throttle {s:?}: {variable:?} is not a status variable name");
         }
         let limit = limit.trim().parse().with_context(|| format!("--throttle {s:?}: {limit:?} is not a number"))?;

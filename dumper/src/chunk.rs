@@ -184,10 +184,11 @@ impl Sizing {
 /// (the bytes as read under SET NAMES binary, with the column's character
 /// set); a binary column's as bytes.
 fn string_literal_in(bytes: &[u8], charset: Option<&(String, String)>) -> Option<String> {
-    let hex: String = bytes.iter().map(|b| format!("{b:02X}")).collect();
-    let name = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let mut digits = Vec::with_capacity(bytes.len() * 2);
+    common::escape::hex_digits_into(&mut digits, bytes);
+    let hex = String::from_utf8_lossy(&digits);
     Some(match charset {
-        Some((cs, coll)) if name(cs) && name(coll) => format!("_{cs} X'{hex}' COLLATE {coll}"),
+        Some((cs, coll)) if common::escape::is_word(cs) && common::escape::is_word(coll) => format!("_{cs} X'{hex}' COLLATE {coll}"),
         Some(_) => return None,
         None => format!("X'{hex}'"),
     })

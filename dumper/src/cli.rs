@@ -721,7 +721,7 @@ impl Cli {
                 let a = it.next().unwrap_or("binary").trim().to_string();
                 let b = it.next().map(|s| s.trim().to_string()).unwrap_or_else(|| a.clone());
                 for n in [&a, &b] {
-                    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    if !common::escape::is_word(n) {
                         bail!("--set-names: {n:?} is not a character set name");
                     }
                 }
@@ -775,7 +775,7 @@ impl Cli {
             no_data: self.objects.no_data,
             view_placeholder_engine: {
                 let e = self.objects.table_engine_for_view_dependency.trim().to_string();
-                if e.is_empty() || !e.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                if !common::escape::is_word(&e) {
                     bail!("--table-engine-for-view-dependency: {e:?} is not an engine name");
                 }
                 e
@@ -847,7 +847,7 @@ impl Cli {
             compact: self.statement.compact,
             load_data_charset: match self.statement.load_data_character_set.as_deref().map(str::trim) {
                 None => "binary".to_string(),
-                Some(cs) if !cs.is_empty() && cs.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => cs.to_string(),
+                Some(cs) if common::escape::is_word(cs) => cs.to_string(),
                 Some(cs) => bail!("--load-data-character-set: {cs:?} is not a character set name"),
             },
             masquerade_filename: self.output.masquerade_filename,

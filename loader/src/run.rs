@@ -306,7 +306,7 @@ fn set_gtid_purged(control: &mut mysql::Conn, gtids: &[String], given: Option<&s
 
 fn selection(cli: &Cli, config: &Config) -> Result<Selection> {
     let load = &cli.load;
-    if load.set_names.is_empty() || !load.set_names.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !common::escape::is_word(&load.set_names) {
         bail!("--set-names {:?}: not a character set name", load.set_names);
     }
     let regex = load
